@@ -1,0 +1,38 @@
+"""tinygrad_rnn: a small reverse-mode autodiff framework for seeing how gradients move through
+recurrent networks.
+
+    import tinygrad_rnn as tg
+    x = tg.Tensor([[0.5, -1.0]], requires_grad=True)
+    y = (x * 2).tanh().sum()
+    y.backward()
+    x.grad
+"""
+
+from .autograd import current_time_step, is_grad_enabled, no_grad, time_step
+from .backend import default_backend, get_array_module, is_available, set_backend
+from .errors import BackendError, DTypeError, GradcheckError, GraphError, ShapeError
+from .functional import cat, stack
+from .gradients.gradcheck import gradcheck
+from .tensor import Tensor
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Tensor",
+    "cat",
+    "stack",
+    "no_grad",
+    "time_step",
+    "current_time_step",
+    "is_grad_enabled",
+    "set_backend",
+    "default_backend",
+    "is_available",
+    "get_array_module",
+    "gradcheck",
+    "ShapeError",
+    "DTypeError",
+    "BackendError",
+    "GraphError",
+    "GradcheckError",
+]

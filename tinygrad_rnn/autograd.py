@@ -1,0 +1,343 @@
+"""The tape: op nodes (`Function`) and the reverse-mode walk that runs their backwards.
+
+Every op result remembers the `Function` that made it (`tensor._ctx`); the node remembers its
+input tensors and whatever its backward needs. `backward` walks these nodes from the output back
+to the leaves in reverse topological order, found with Kahn's algorithm (counting each node's
+consumers), so the walk is iterative and linear in the graph's size: a 10,000-step BPTT graph is
+no harder than a 10-step one.
+"""
+
+import numpy as np
+
+from .backend import backend_of, get_array_module
+from .errors import BackendError, DTypeError, GraphError, ShapeError, fmt_shapes
+
+_grad_enabled = [True]
+_time_step = [None]
+Tensor = None  # tensor.py puts its class here; the hot path avoids a per-call import
+
+
+def is_grad_enabled():
+    return _grad_enabled[0]
+
+
+class no_grad:
+    """`with no_grad():` runs ops without recording them (inference, optimizer steps)."""
+
+    def __enter__(self):
+        self.previous = _grad_enabled[0]
+        _grad_enabled[0] = False
+        return self
+
+    def __exit__(self, *exc_info):
+        _grad_enabled[0] = self.previous
+        return False
+
+
+class time_step:
+    """`with time_step(t):` tags every op recorded inside with `step = t`, so graph renderers can
+    draw one cluster per time step and tracers can find step t's states. Layers do this as they
+    unroll; a hand-written loop over a cell can do it too."""
+
+    def __init__(self, t):
+        self.t = t
+
+    def __enter__(self):
+        self.previous = _time_step[0]
+        _time_step[0] = self.t
+        return self
+
+    def __exit__(self, *exc_info):
+        _time_step[0] = self.previous
+        return False
+
+
+def current_time_step():
+    return _time_step[0]
+
+
+class Function:
+    """One op on the tape.
+
+    A subclass sets `name`, and writes `forward(*arrays)` (arrays in, array or tuple of arrays
+    out, saving on `self` what backward needs) and `backward(*grad_outputs)` (one gradient array
+    per output in, one gradient per input out; None where an input needs none).
+    `self.needs_input_grad[i]` tells backward which input gradients are wanted.
+    """
+
+    name = "op"
+    n_outputs = 1  # split has more; the walk hands backward one gradient per output
+    same_dtype = False  # binary ops set this: they refuse to mix float32 and float64
+
+    # Set by `apply` when the result is recorded:
+    inputs = ()
+    needs_input_grad = ()
+    saved = None
+    out_grads = None  # gradients of the outputs, gathered during the walk
+    released = False
+    step = None  # the time step the op ran in (see time_step)
+    watched = None  # non-leaf outputs with hooks or retain_grad, by output index
+
+    def forward(self, *arrays):
+        raise NotImplementedError
+
+    def backward(self, *grad_outputs):
+        raise NotImplementedError
+
+    @classmethod
+    def apply(cls, *inputs, **params):
+        """Run the op on Tensors and, when gradients are wanted, record it on the tape."""
+        fn = cls.__new__(cls)
+        if params:
+            fn.__dict__.update(params)
+        first = inputs[0].data
+        if len(inputs) > 1:
+            _check_inputs(cls, inputs, first)
+        try:
+            out = fn.forward(*[t.data for t in inputs])
+        except (ShapeError, DTypeError):
+            raise
+        except (ValueError, IndexError, TypeError) as exc:
+            # The array library's own message, prefixed with the op and the shapes involved.
+            raise ShapeError(
+                f"{cls.name}: cannot apply to input shapes {fmt_shapes(*(t.data for t in inputs))}: {exc}"
+            ) from exc
+        record = False
+        if _grad_enabled[0]:
+            for t in inputs:
+                if t.requires_grad:
+                    record = True
+                    break
+        if record:
+            fn.inputs = inputs
+            fn.needs_input_grad = tuple(t.requires_grad for t in inputs)
+            fn.step = _time_step[0]
+        if cls.n_outputs == 1:
+            return _wrap(out, fn if record else None, 0)
+        return tuple(_wrap(o, fn if record else None, i) for i, o in enumerate(out))
+
+    def __repr__(self):
+        return f"<{self.name}>"
+
+
+def _check_inputs(cls, inputs, first):
+    array_type = type(first)
+    for t in inputs[1:]:
+        if type(t.data) is not array_type:
+            names = ", ".join(f"{backend_of(x.data).name} {tuple(x.shape)}" for x in inputs)
+            raise BackendError(
+                f"{cls.name}: inputs live on different backends ({names}); "
+                f"move them to one with .to('numpy') or .to('cupy')"
+            )
+    if cls.same_dtype:
+        dtype = first.dtype
+        for t in inputs[1:]:
+            if t.data.dtype != dtype:
+                dtypes = " and ".join(f"{x.data.dtype} {tuple(x.shape)}" for x in inputs)
+                raise DTypeError(
+                    f"{cls.name}: inputs have different dtypes ({dtypes}); "
+                    f"convert one with .float() or .double()"
+                )
+
+
+def _wrap(array, ctx, index):
+    if isinstance(array, np.generic):
+        # NumPy ufuncs turn 0-d arrays into NumPy scalars; a Tensor always holds an array.
+        array = np.asarray(array)
+    out = Tensor.__new__(Tensor)
+    out.data = array
+    out.grad = None
+    out.name = None
+    out._ctx = ctx
+    out._index = index
+    out._hooks = None
+    out._retain = False
+    out.requires_grad = ctx is not None
+    return out
+
+
+# ----------------------------------------------------------------------------------------------
+# The backward walk
+
+
+def run_backward(roots, root_grads, retain_graph=False):
+    """Backpropagate `root_grads` (arrays) from the tensors `roots` to every leaf that requires grad.
+
+    Leaves accumulate into `.grad`; hooks run once per tensor with its complete gradient;
+    the nodes' saved arrays are released afterwards unless `retain_graph`.
+    """
+    nodes = _nodes_in_order_of_readiness(roots)
+    # Seed the output gradients of the roots' nodes; leaf roots get theirs directly.
+    leaf_grads = {}
+    for root, grad in zip(roots, root_grads):
+        if root._ctx is None:
+            _accumulate_leaf(leaf_grads, root, grad)
+        else:
+            _add_output_grad(root._ctx, root._index, grad)
+
+    for fn in nodes:
+        if fn.released:
+            raise GraphError(
+                f"backward through the graph a second time: the saved arrays of '{fn.name}' were "
+                f"released by the first backward; pass retain_graph=True to the first call"
+            )
+        grads_out = fn.out_grads
+        fn.out_grads = None
+        if grads_out is None:  # nothing flowed into this node (every consumer gave None)
+            continue
+        if fn.watched is not None:
+            grads_out = _run_tensor_hooks(fn, grads_out)
+        if fn.n_outputs == 1:
+            grads_in = fn.backward(grads_out[0])
+        else:
+            grads_in = fn.backward(*grads_out)
+        if not retain_graph:
+            fn.released = True
+            fn.saved = None
+        for t, g in zip(fn.inputs, grads_in):
+            if g is None or not t.requires_grad:
+                continue
+            if t._ctx is None:
+                _accumulate_leaf(leaf_grads, t, g)
+            else:
+                _add_output_grad(t._ctx, t._index, g)
+
+    for t, g in leaf_grads.values():
+        _store_leaf_grad(t, g)
+
+
+def _nodes_in_order_of_readiness(roots):
+    """The nodes reachable from `roots`, each after every node that consumes its outputs."""
+    consumers = {}  # node -> number of edges into it from nodes in this graph
+    stack = [r._ctx for r in roots if r._ctx is not None]
+    for fn in stack:
+        consumers.setdefault(fn, 0)
+    seen = set(stack)
+    while stack:
+        fn = stack.pop()
+        for t in fn.inputs:
+            parent = t._ctx
+            if parent is None or not t.requires_grad:
+                continue
+            consumers[parent] = consumers.get(parent, 0) + 1
+            if parent not in seen:
+                seen.add(parent)
+                stack.append(parent)
+    ready = [fn for fn in seen if consumers[fn] == 0]
+    order = []
+    while ready:
+        fn = ready.pop()
+        order.append(fn)
+        for t in fn.inputs:
+            parent = t._ctx
+            if parent is None or not t.requires_grad:
+                continue
+            consumers[parent] -= 1
+            if consumers[parent] == 0:
+                ready.append(parent)
+    return order
+
+
+def _add_output_grad(fn, index, grad):
+    grads = fn.out_grads
+    if grads is None:
+        grads = fn.out_grads = [None] * fn.n_outputs
+    if grads[index] is None:
+        grads[index] = grad
+    else:
+        grads[index] = grads[index] + grad
+
+
+def _accumulate_leaf(leaf_grads, t, grad):
+    entry = leaf_grads.get(id(t))
+    if entry is None:
+        leaf_grads[id(t)] = (t, grad)
+    else:
+        leaf_grads[id(t)] = (t, entry[1] + grad)
+
+
+def _run_tensor_hooks(fn, grads_out):
+    grads_out = list(grads_out)
+    for index, t in fn.watched.items():
+        if grads_out[index] is None:
+            continue
+        grads_out[index] = _apply_hooks(t, grads_out[index])
+        if t._retain:
+            t.grad = _as_grad_tensor(t, grads_out[index])
+    return grads_out
+
+
+def _apply_hooks(t, grad):
+    if not t._hooks:
+        return grad
+    for hook in list(t._hooks.values()):
+        result = hook(_as_grad_tensor(t, grad))
+        if result is not None:
+            new = result.data if isinstance(result, Tensor) else result
+            if tuple(new.shape) != tuple(grad.shape):
+                raise ShapeError(
+                    f"hook on tensor {t.name or ''}: returned a gradient of shape {tuple(new.shape)}, "
+                    f"expected {tuple(grad.shape)}"
+                )
+            grad = new
+    return grad
+
+
+def _store_leaf_grad(t, grad):
+    grad = _apply_hooks(t, grad)
+    if t.grad is None:
+        # A copy: op backwards may hand the same array to several inputs, and .grad is the
+        # user's to modify in place (clip_grad_norm_ does).
+        grad = get_array_module(t.data).array(grad, dtype=t.data.dtype, copy=True)
+        t.grad = _as_grad_tensor(t, grad)
+    else:
+        t.grad.data = t.grad.data + grad
+
+
+def _as_grad_tensor(t, grad):
+    g = Tensor.__new__(Tensor)
+    g.data = grad
+    g.grad = None
+    g.name = f"grad_{t.name}" if t.name else None
+    g._ctx = None
+    g._index = 0
+    g._hooks = None
+    g._retain = False
+    g.requires_grad = False
+    return g
+
+
+def check_backward_args(t, grad):
+    """Validate `t.backward(grad)`: a scalar needs no grad; anything else needs one of t's shape."""
+    if not t.requires_grad:
+        raise GraphError(
+            f"backward: tensor {t.name or ''}{tuple(t.shape)} does not require grad and has no grad_fn; "
+            f"create the inputs with requires_grad=True"
+        )
+    if grad is None:
+        if t.data.size != 1:
+            raise GraphError(
+                f"backward: tensor of shape {tuple(t.shape)} is not a scalar; pass a gradient of "
+                f"shape {tuple(t.shape)}, e.g. y.backward(np.ones({tuple(t.shape)}))"
+            )
+        return get_array_module(t.data).ones(t.data.shape, dtype=t.data.dtype)
+    data = grad.data if isinstance(grad, Tensor) else grad
+    xp = get_array_module(t.data)
+    if type(data) is not type(t.data):
+        if isinstance(grad, Tensor):
+            raise BackendError(
+                f"backward: gradient on backend {grad.backend!r} for a tensor on {t.backend!r}"
+            )
+        data = xp.asarray(data, dtype=t.data.dtype)
+    if tuple(data.shape) != tuple(t.shape):
+        raise ShapeError(
+            f"backward: gradient shape {tuple(data.shape)} does not match tensor shape {tuple(t.shape)}"
+        )
+    if data.dtype != t.data.dtype:
+        data = data.astype(t.data.dtype)
+    return data
+
+
+def check_leaf_dtype(dtype, requires_grad):
+    if requires_grad and dtype.kind != "f":
+        raise DTypeError(f"Tensor: only floating-point tensors can require grad, got dtype {dtype}")

@@ -1,0 +1,123 @@
+"""The ops as functions (`F.tanh(x)`, `F.cat([a, b])`, `F.cross_entropy(logits, targets)`), for code
+that reads better without method chains. Each is a thin call into the op in `ops/`."""
+
+import numpy as np
+
+from .ops.loss import CrossEntropy, MSELoss
+from .ops.shape import Cat, Stack
+from .tensor import Tensor
+
+
+def _tensor(x):
+    return x if isinstance(x, Tensor) else Tensor(x)
+
+
+def sigmoid(x):
+    """sigmoid(x) = 1 / (1 + exp(-x))"""
+    return _tensor(x).sigmoid()
+
+
+def tanh(x):
+    return _tensor(x).tanh()
+
+
+def relu(x):
+    return _tensor(x).relu()
+
+
+def exp(x):
+    return _tensor(x).exp()
+
+
+def log(x):
+    return _tensor(x).log()
+
+
+def softmax(x, axis=-1):
+    return _tensor(x).softmax(axis)
+
+
+def log_softmax(x, axis=-1):
+    return _tensor(x).log_softmax(axis)
+
+
+def matmul(a, b):
+    return _tensor(a) @ b
+
+
+def add(a, b):
+    return _tensor(a) + b
+
+
+def sub(a, b):
+    return _tensor(a) - b
+
+
+def mul(a, b):
+    """Hadamard (elementwise) product a * b."""
+    return _tensor(a) * b
+
+
+def div(a, b):
+    return _tensor(a) / b
+
+
+def neg(a):
+    return -_tensor(a)
+
+
+def sum(x, axis=None, keepdims=False):  # noqa: A001 - mirrors torch.sum / np.sum
+    return _tensor(x).sum(axis, keepdims)
+
+
+def mean(x, axis=None, keepdims=False):
+    return _tensor(x).mean(axis, keepdims)
+
+
+def max(x, axis=None, keepdims=False):  # noqa: A001
+    return _tensor(x).max(axis, keepdims)
+
+
+def reshape(x, *shape):
+    return _tensor(x).reshape(*shape)
+
+
+def transpose(x, *axes):
+    return _tensor(x).transpose(*axes)
+
+
+def split(x, sections, axis=0):
+    return _tensor(x).split(sections, axis)
+
+
+def chunk(x, n, axis=0):
+    return _tensor(x).chunk(n, axis)
+
+
+def cat(tensors, axis=0):
+    """[a | b | ...] joined along an existing axis."""
+    tensors = [_tensor(t) for t in tensors]
+    return Cat.apply(*tensors, axis=axis)
+
+
+def stack(tensors, axis=0):
+    """The tensors stacked along a new axis."""
+    tensors = [_tensor(t) for t in tensors]
+    return Stack.apply(*tensors, axis=axis)
+
+
+def cross_entropy(logits, targets):
+    """Mean over the batch of -log softmax(logits)[target]; targets are integer class indices."""
+    logits = _tensor(logits)
+    if not isinstance(targets, Tensor):
+        targets = np.asarray(targets) if not hasattr(targets, "dtype") else targets
+        targets = Tensor(targets, backend=logits.backend)
+    return CrossEntropy.apply(logits, targets)
+
+
+def mse_loss(pred, target):
+    """mean((pred - target)^2); pred and target must have the same shape."""
+    pred = _tensor(pred)
+    if not isinstance(target, Tensor):
+        target = Tensor(target, dtype=pred.dtype, backend=pred.backend)
+    return MSELoss.apply(pred, target)

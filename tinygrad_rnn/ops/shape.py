@@ -1,0 +1,173 @@
+"""Ops that move elements without changing them: reshape, transpose, indexing, cat/stack/split,
+and the crossings between dtypes and backends."""
+
+from ..autograd import Function
+from ..backend import backend_of, get_array_module, scatter_add, to_backend
+from ..errors import ShapeError
+
+
+class Reshape(Function):
+    """y = x with a new shape;  dL/dx = dL/dy reshaped back."""
+
+    name = "reshape"
+
+    def forward(self, x):
+        self.in_shape = x.shape
+        return x.reshape(self.shape)
+
+    def backward(self, grad):
+        return (grad.reshape(self.in_shape),)
+
+
+class Transpose(Function):
+    """y = x with axes permuted;  dL/dx = dL/dy with the inverse permutation."""
+
+    name = "transpose"
+
+    def forward(self, x):
+        return x.transpose(self.axes)
+
+    def backward(self, grad):
+        inverse = [0] * len(self.axes)
+        for i, a in enumerate(self.axes):
+            inverse[a] = i
+        return (grad.transpose(inverse),)
+
+
+def _is_basic_index(index):
+    """True for ints, slices, None and Ellipsis: each element of x is picked at most once."""
+    parts = index if isinstance(index, tuple) else (index,)
+    return all(isinstance(p, (int, slice)) or p is None or p is Ellipsis for p in parts)
+
+
+class GetItem(Function):
+    """y = x[index];  dL/dx = zeros with dL/dy added at the picked positions (repeats add up)."""
+
+    name = "getitem"
+
+    def forward(self, x):
+        self.in_shape = x.shape
+        self.dtype = x.dtype
+        return x[self.index]
+
+    def backward(self, grad):
+        xp = get_array_module(grad)
+        grad_x = xp.zeros(self.in_shape, dtype=self.dtype)
+        if _is_basic_index(self.index):
+            grad_x[self.index] = grad
+        else:
+            scatter_add(grad_x, self.index, grad)
+        return (grad_x,)
+
+
+class Cat(Function):
+    """y = [a | b | ...] along `axis`;  each input gets its slice of dL/dy."""
+
+    name = "cat"
+    same_dtype = True
+
+    def forward(self, *arrays):
+        axis = self.axis
+        ndim = arrays[0].ndim
+        for a in arrays[1:]:
+            other = [n for i, n in enumerate(a.shape) if i != axis % ndim]
+            first = [n for i, n in enumerate(arrays[0].shape) if i != axis % ndim]
+            if a.ndim != ndim or other != first:
+                shapes = ", ".join(str(tuple(x.shape)) for x in arrays)
+                raise ShapeError(f"cat: shapes {shapes} differ outside axis {axis}")
+        self.sizes = [a.shape[axis] for a in arrays]
+        return get_array_module(arrays[0]).concatenate(arrays, axis=axis)
+
+    def backward(self, grad):
+        return _split_at(grad, self.sizes, self.axis)
+
+
+class Stack(Function):
+    """y = inputs stacked along a new `axis`;  input k gets dL/dy taken at index k of that axis."""
+
+    name = "stack"
+    same_dtype = True
+
+    def forward(self, *arrays):
+        shapes = {tuple(a.shape) for a in arrays}
+        if len(shapes) > 1:
+            raise ShapeError(f"stack: all inputs need one shape, got {', '.join(str(s) for s in shapes)}")
+        self.count = len(arrays)
+        return get_array_module(arrays[0]).stack(arrays, axis=self.axis)
+
+    def backward(self, grad):
+        xp = get_array_module(grad)
+        return tuple(xp.take(grad, k, axis=self.axis) for k in range(self.count))
+
+
+class Split(Function):
+    """[y_1, y_2, ...] = x cut along `axis` into pieces of `sizes`;  dL/dx = [dL/dy_1 | dL/dy_2 | ...].
+
+    One node with several outputs (not one slice op per piece), so the LSTM's four gates cost one
+    concatenation in backward instead of four full-size scatters.
+    """
+
+    name = "split"
+
+    def forward(self, x):
+        axis = self.axis
+        if sum(self.sizes) != x.shape[axis]:
+            raise ShapeError(f"split: sizes {list(self.sizes)} do not add up to axis {axis} of shape {tuple(x.shape)}")
+        self.in_shape = x.shape
+        self.dtype = x.dtype
+        return _split_at(x, self.sizes, axis)
+
+    @property
+    def n_outputs(self):
+        return len(self.sizes)
+
+    def backward(self, *grads):
+        xp = None
+        for g in grads:
+            if g is not None:
+                xp = get_array_module(g)
+                break
+        pieces = []
+        for g, size in zip(grads, self.sizes):
+            if g is None:  # an output nobody used: its gradient is zero
+                shape = list(self.in_shape)
+                shape[self.axis] = size
+                g = xp.zeros(shape, dtype=self.dtype)
+            pieces.append(g)
+        return (xp.concatenate(pieces, axis=self.axis),)
+
+
+def _split_at(array, sizes, axis):
+    index = [slice(None)] * array.ndim
+    pieces, start = [], 0
+    for size in sizes:
+        index[axis] = slice(start, start + size)
+        pieces.append(array[tuple(index)])
+        start += size
+    return tuple(pieces)
+
+
+class Cast(Function):
+    """y = x converted to `dtype`;  dL/dx = dL/dy converted back."""
+
+    name = "cast"
+
+    def forward(self, x):
+        self.in_dtype = x.dtype
+        return x.astype(self.dtype)
+
+    def backward(self, grad):
+        return (grad.astype(self.in_dtype),)
+
+
+class ToBackend(Function):
+    """y = x copied to another backend;  dL/dx = dL/dy copied back."""
+
+    name = "to"
+
+    def forward(self, x):
+        self.source = backend_of(x).name
+        return to_backend(x, self.backend)
+
+    def backward(self, grad):
+        return (to_backend(grad, self.source),)

@@ -1,0 +1,362 @@
+"""Tensor: an array (NumPy or CuPy) plus what reverse mode needs: `requires_grad`, `grad`, and the
+op that made it (`grad_fn`). Every method that computes something is an op from `ops/`."""
+
+import numpy as np
+
+from . import autograd
+from .autograd import check_backward_args, check_leaf_dtype, run_backward
+from .backend import backend_of, default_backend, get_array_module, get_backend, to_backend
+from .errors import GraphError, ShapeError
+from .ops.activation import Exp, Log, ReLU, Sigmoid, Tanh
+from .ops.arithmetic import Add, Div, Mul, Neg, Pow, Sub
+from .ops.matmul import MatMul
+from .ops.reduce import Max, Mean, Sum
+from .ops.shape import Cast, GetItem, Reshape, Split, ToBackend, Transpose
+from .ops.softmax import LogSoftmax, Softmax
+
+
+class Tensor:
+    """Tensor(data, requires_grad=False, dtype=None, backend=None, name=None)
+
+    `data`: a Python number or (nested) list, a NumPy or CuPy array, or a Tensor.
+    Python floats become float32 (as in PyTorch); arrays keep their dtype; integers stay integers.
+    `backend`: 'numpy' or 'cupy'; None means the default (see `set_backend`), except that a CuPy
+    array stays on the GPU. `name` labels the tensor in graphs and traces (`c_t3`, `f_t3`).
+    """
+
+    # Read by NumPy: `np_array * tensor` then calls Tensor.__rmul__ instead of looping elementwise.
+    __array_ufunc__ = None
+
+    def __init__(self, data, requires_grad=False, dtype=None, backend=None, name=None):
+        if isinstance(data, Tensor):
+            data = data.data
+        if backend is None:
+            backend = default_backend()
+            if hasattr(data, "shape") and type(data) is not np.ndarray and not isinstance(data, np.generic):
+                backend = backend_of(data).name  # a GPU array stays where it is
+        target = get_backend(backend)
+        if dtype is not None:
+            dtype = np.dtype(dtype)
+        if not hasattr(data, "dtype") or isinstance(data, np.generic):
+            array = np.asarray(data, dtype=dtype)
+            if dtype is None and array.dtype == np.float64 and not isinstance(data, np.generic):
+                array = array.astype(np.float32)  # Python floats default to float32
+        else:
+            array = data
+            if dtype is not None and array.dtype != dtype:
+                array = array.astype(dtype)
+        if not isinstance(array, target.array_type):
+            array = to_backend(array, backend)
+        check_leaf_dtype(array.dtype, requires_grad)
+        self.data = array
+        self.requires_grad = bool(requires_grad)
+        self.grad = None
+        self.name = name
+        self._ctx = None
+        self._index = 0
+        self._hooks = None
+        self._retain = False
+
+    # ------------------------------------------------------------------------------------------
+    # What a tensor is
+
+    @property
+    def shape(self):
+        return tuple(self.data.shape)
+
+    @property
+    def dtype(self):
+        return self.data.dtype
+
+    @property
+    def ndim(self):
+        return self.data.ndim
+
+    @property
+    def size(self):
+        return int(self.data.size)
+
+    @property
+    def backend(self):
+        return backend_of(self.data).name
+
+    @property
+    def grad_fn(self):
+        """The op node that made this tensor (None for a leaf)."""
+        return self._ctx
+
+    @property
+    def step(self):
+        """The time step of the op that made this tensor (see `time_step`), or None."""
+        return None if self._ctx is None else self._ctx.step
+
+    @property
+    def is_leaf(self):
+        return self._ctx is None
+
+    def __len__(self):
+        return self.data.shape[0]
+
+    def __repr__(self):
+        body = np.array2string(self.numpy(), separator=", ", precision=4, threshold=20, edgeitems=2)
+        extras = [f"dtype={self.dtype}"]
+        if self.backend != "numpy":
+            extras.append(f"backend='{self.backend}'")
+        if self.name:
+            extras.append(f"name={self.name!r}")
+        if self._ctx is not None:
+            extras.append(f"grad_fn=<{self._ctx.name}>")
+        elif self.requires_grad:
+            extras.append("requires_grad=True")
+        return f"Tensor({body}, {', '.join(extras)})"
+
+    def numpy(self):
+        """The data as a NumPy array (copied from the GPU for CuPy tensors)."""
+        return backend_of(self.data).to_numpy(self.data)
+
+    def item(self):
+        if self.data.size != 1:
+            raise ShapeError(f"item: only a tensor with one element converts to a number, got shape {self.shape}")
+        return self.data.item()
+
+    def tolist(self):
+        return self.numpy().tolist()
+
+    # ------------------------------------------------------------------------------------------
+    # Gradients
+
+    def backward(self, grad=None, retain_graph=False):
+        """Accumulate d(self)/d(leaf), weighted by `grad` (dL/dself), into every leaf's `.grad`."""
+        run_backward([self], [check_backward_args(self, grad)], retain_graph=retain_graph)
+
+    def zero_grad(self):
+        self.grad = None
+
+    def retain_grad(self):
+        """Keep `.grad` on this non-leaf tensor after backward (leaves keep it anyway)."""
+        if self._ctx is None:
+            return
+        self._retain = True
+        self._watch()
+
+    def register_hook(self, fn):
+        """Call `fn(grad)` each time this tensor's gradient is computed; a Tensor that fn returns
+        replaces the gradient. Returns a handle whose `remove()` unregisters it."""
+        if not self.requires_grad:
+            raise GraphError("register_hook: the tensor does not require grad, so no gradient will reach it")
+        if self._hooks is None:
+            self._hooks = {}
+        handle = HookHandle(self._hooks)
+        self._hooks[handle.id] = fn
+        if self._ctx is not None:
+            self._watch()
+        return handle
+
+    def _watch(self):
+        ctx = self._ctx
+        if ctx.watched is None:
+            ctx.watched = {}
+        ctx.watched[self._index] = self
+
+    def detach(self):
+        """The same data, cut from the graph: gradients stop here (truncated BPTT relies on it)."""
+        out = Tensor.__new__(Tensor)
+        out.data, out.requires_grad, out.grad, out.name = self.data, False, None, self.name
+        out._ctx, out._index, out._hooks, out._retain = None, 0, None, False
+        return out
+
+    def requires_grad_(self, requires_grad=True):
+        check_leaf_dtype(self.dtype, requires_grad)
+        self.requires_grad = requires_grad
+        return self
+
+    # ------------------------------------------------------------------------------------------
+    # Conversions
+
+    def to(self, backend):
+        """This tensor on `backend` ('numpy' or 'cupy'); differentiable: gradients flow back."""
+        if backend == self.backend:
+            return self
+        get_backend(backend)
+        return ToBackend.apply(self, backend=backend)
+
+    def astype(self, dtype):
+        dtype = np.dtype(dtype)
+        if dtype == self.dtype:
+            return self
+        return Cast.apply(self, dtype=dtype)
+
+    def float(self):
+        return self.astype(np.float32)
+
+    def double(self):
+        return self.astype(np.float64)
+
+    # ------------------------------------------------------------------------------------------
+    # Arithmetic. A Python number on either side takes this tensor's dtype and backend.
+
+    def _lift(self, other):
+        if isinstance(other, Tensor):
+            return other
+        if isinstance(other, (int, float, bool)):
+            xp = get_array_module(self.data)
+            return _constant(xp.asarray(other, dtype=self.data.dtype))
+        if isinstance(other, np.ndarray) or hasattr(other, "__cuda_array_interface__"):
+            return Tensor(other, backend=self.backend)
+        raise TypeError(f"cannot combine a Tensor with {type(other).__name__}")
+
+    def __add__(self, other):
+        return Add.apply(self, self._lift(other))
+
+    def __radd__(self, other):
+        return Add.apply(self._lift(other), self)
+
+    def __sub__(self, other):
+        return Sub.apply(self, self._lift(other))
+
+    def __rsub__(self, other):
+        return Sub.apply(self._lift(other), self)
+
+    def __mul__(self, other):
+        return Mul.apply(self, self._lift(other))
+
+    def __rmul__(self, other):
+        return Mul.apply(self._lift(other), self)
+
+    def __truediv__(self, other):
+        return Div.apply(self, self._lift(other))
+
+    def __rtruediv__(self, other):
+        return Div.apply(self._lift(other), self)
+
+    def __matmul__(self, other):
+        return MatMul.apply(self, self._lift(other))
+
+    def __rmatmul__(self, other):
+        return MatMul.apply(self._lift(other), self)
+
+    def __neg__(self):
+        return Neg.apply(self)
+
+    def __pow__(self, exponent):
+        if isinstance(exponent, Tensor):
+            raise TypeError("pow: the exponent must be a Python number (a constant), not a Tensor")
+        return Pow.apply(self, exponent=exponent)
+
+    def __getitem__(self, index):
+        return GetItem.apply(self, index=_index_arrays(index))
+
+    # ------------------------------------------------------------------------------------------
+    # Elementwise functions, reductions, shapes
+
+    def sigmoid(self):
+        return Sigmoid.apply(self)
+
+    def tanh(self):
+        return Tanh.apply(self)
+
+    def relu(self):
+        return ReLU.apply(self)
+
+    def exp(self):
+        return Exp.apply(self)
+
+    def log(self):
+        return Log.apply(self)
+
+    def sum(self, axis=None, keepdims=False):
+        return Sum.apply(self, axis=axis, keepdims=keepdims)
+
+    def mean(self, axis=None, keepdims=False):
+        return Mean.apply(self, axis=axis, keepdims=keepdims)
+
+    def max(self, axis=None, keepdims=False):
+        return Max.apply(self, axis=axis, keepdims=keepdims)
+
+    def softmax(self, axis=-1):
+        return Softmax.apply(self, axis=axis)
+
+    def log_softmax(self, axis=-1):
+        return LogSoftmax.apply(self, axis=axis)
+
+    def reshape(self, *shape):
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        return Reshape.apply(self, shape=shape)
+
+    def transpose(self, *axes):
+        """Permute axes as NumPy does: no argument reverses them; otherwise give all of them.
+        (PyTorch's two-axis swap is `swapaxes(a, b)`.)"""
+        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
+            axes = tuple(axes[0])
+        if not axes:
+            axes = tuple(reversed(range(self.ndim)))
+        if sorted(a % self.ndim for a in axes) != list(range(self.ndim)):
+            raise ShapeError(
+                f"transpose: axes {axes} are not a permutation of the {self.ndim} axes of shape "
+                f"{self.shape}; to swap two axes use swapaxes(a, b)"
+            )
+        return Transpose.apply(self, axes=tuple(a % self.ndim for a in axes))
+
+    permute = transpose
+
+    def swapaxes(self, axis1, axis2):
+        axes = list(range(self.ndim))
+        axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
+        return self.transpose(*axes)
+
+    @property
+    def T(self):
+        return self.transpose()
+
+    def split(self, sections, axis=0):
+        """Cut along `axis` as PyTorch's split does: an int is the size of each piece (the last
+        may be smaller); a list gives every piece's size."""
+        length = self.shape[axis]
+        if isinstance(sections, int):
+            if sections <= 0:
+                raise ShapeError(f"split: piece size must be positive, got {sections}")
+            sizes = [min(sections, length - start) for start in range(0, length, sections)]
+        else:
+            sizes = [int(s) for s in sections]
+        return Split.apply(self, sizes=tuple(sizes), axis=axis)
+
+    def chunk(self, n, axis=0):
+        """`n` pieces of (nearly) equal size along `axis`, as torch.chunk."""
+        length = self.shape[axis]
+        return self.split(-(-length // n), axis=axis)
+
+
+class HookHandle:
+    """What `register_hook` returns; `remove()` takes the hook off again."""
+
+    _next_id = [0]
+
+    def __init__(self, hooks):
+        self.hooks = hooks
+        HookHandle._next_id[0] += 1
+        self.id = HookHandle._next_id[0]
+
+    def remove(self):
+        self.hooks.pop(self.id, None)
+
+
+def _constant(array):
+    out = Tensor.__new__(Tensor)
+    out.data, out.requires_grad, out.grad, out.name = array, False, None, None
+    out._ctx, out._index, out._hooks, out._retain = None, 0, None, False
+    return out
+
+
+def _index_arrays(index):
+    """Tensors used as indices become their arrays."""
+    if isinstance(index, Tensor):
+        return index.data
+    if isinstance(index, tuple):
+        return tuple(i.data if isinstance(i, Tensor) else i for i in index)
+    if isinstance(index, list):
+        return np.asarray(index)
+    return index
+
+
+autograd.Tensor = Tensor
