@@ -90,11 +90,13 @@ class Function:
         fn = cls.__new__(cls)
         if params:
             fn.__dict__.update(params)
-        first = inputs[0].data
-        if len(inputs) > 1:
-            _check_inputs(cls, inputs, first)
+        if len(inputs) == 1:  # the common case, without building a list of arrays
+            arrays = (inputs[0].data,)
+        else:
+            arrays = [t.data for t in inputs]
+            _check_inputs(cls, inputs, arrays[0])
         try:
-            out = fn.forward(*[t.data for t in inputs])
+            out = fn.forward(*arrays)
         except (ShapeError, DTypeError):
             raise
         except (ValueError, IndexError, TypeError) as exc:
@@ -104,14 +106,12 @@ class Function:
             ) from exc
         record = False
         if _grad_enabled[0]:
-            for t in inputs:
-                if t.requires_grad:
-                    record = True
-                    break
-        if record:
-            fn.inputs = inputs
-            fn.needs_input_grad = tuple(t.requires_grad for t in inputs)
-            fn.step = _time_step[0]
+            needs = tuple([t.requires_grad for t in inputs])
+            record = True in needs
+            if record:
+                fn.inputs = inputs
+                fn.needs_input_grad = needs
+                fn.step = _time_step[0]
         if cls.n_outputs == 1:
             return _wrap(out, fn if record else None, 0)
         return tuple(_wrap(o, fn if record else None, i) for i, o in enumerate(out))
@@ -141,18 +141,17 @@ def _check_inputs(cls, inputs, first):
 
 
 def _wrap(array, ctx, index):
+    """The Tensor for one op result; grad, name, hooks keep their class-level defaults."""
     if isinstance(array, np.generic):
         # NumPy ufuncs turn 0-d arrays into NumPy scalars; a Tensor always holds an array.
         array = np.asarray(array)
     out = Tensor.__new__(Tensor)
     out.data = array
-    out.grad = None
-    out.name = None
-    out._ctx = ctx
-    out._index = index
-    out._hooks = None
-    out._retain = False
-    out.requires_grad = ctx is not None
+    if ctx is not None:
+        out._ctx = ctx
+        out.requires_grad = True
+        if index:
+            out._index = index
     return out
 
 
@@ -197,10 +196,13 @@ def run_backward(roots, root_grads, retain_graph=False):
         for t, g in zip(fn.inputs, grads_in):
             if g is None or not t.requires_grad:
                 continue
-            if t._ctx is None:
+            parent = t._ctx
+            if parent is None:
                 _accumulate_leaf(leaf_grads, t, g)
+            elif parent.out_grads is None and parent.n_outputs == 1:
+                parent.out_grads = [g]  # the first gradient into a one-output node (most edges)
             else:
-                _add_output_grad(t._ctx, t._index, g)
+                _add_output_grad(parent, t._index, g)
 
     for t, g in leaf_grads.values():
         _store_leaf_grad(t, g)
@@ -291,10 +293,14 @@ def _store_leaf_grad(t, grad):
         grad = get_array_module(t.data).array(grad, dtype=t.data.dtype, copy=True)
         t.grad = _as_grad_tensor(t, grad)
     else:
-        t.grad.data = t.grad.data + grad
+        total = t.grad.data + grad
+        # 0-d + 0-d gives a NumPy scalar; .grad keeps holding an array.
+        t.grad.data = np.asarray(total) if isinstance(total, np.generic) else total
 
 
 def _as_grad_tensor(t, grad):
+    if isinstance(grad, np.generic):  # a backward on 0-d arrays may give a NumPy scalar
+        grad = np.asarray(grad)
     g = Tensor.__new__(Tensor)
     g.data = grad
     g.grad = None

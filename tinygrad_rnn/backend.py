@@ -26,7 +26,9 @@ class Backend:
 
 _NUMPY = Backend("numpy", np, np.ndarray, lambda a: a, lambda a: a)
 _registry = {"numpy": _NUMPY}  # name -> Backend
-_by_type = {np.ndarray: _NUMPY}  # array type -> Backend, for the per-op lookup
+# array type -> Backend, for the per-op lookup. NumPy arithmetic on 0-d arrays gives NumPy scalars
+# (np.float64), which an op's backward may pass on: they belong to NumPy too.
+_by_type = {np.ndarray: _NUMPY, np.generic: _NUMPY}
 _default = ["numpy"]
 
 
@@ -126,10 +128,10 @@ class set_backend:
 
 def scatter_add(target, index, values):
     """target[index] += values, adding repeated indices up (the backward of fancy indexing)."""
-    xp = get_array_module(target)
-    if xp is np:
-        np.add.at(target, index, values)
-    else:
-        import cupyx
+    backend = backend_of(target)
+    if backend.name == "cupy":
+        import cupyx  # older CuPy ufuncs have no .at; cupyx.scatter_add is its equivalent
 
         cupyx.scatter_add(target, index, values)
+    else:
+        backend.xp.add.at(target, index, values)

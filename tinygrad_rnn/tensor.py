@@ -27,6 +27,16 @@ class Tensor:
     # Read by NumPy: `np_array * tensor` then calls Tensor.__rmul__ instead of looping elementwise.
     __array_ufunc__ = None
 
+    # Class-level defaults: an op result only stores what differs (data, _ctx, requires_grad),
+    # which keeps the tape's per-op bookkeeping small.
+    requires_grad = False
+    grad = None
+    name = None
+    _ctx = None
+    _index = 0
+    _hooks = None
+    _retain = False
+
     def __init__(self, data, requires_grad=False, dtype=None, backend=None, name=None):
         if isinstance(data, Tensor):
             data = data.data
@@ -45,7 +55,7 @@ class Tensor:
             array = data
             if dtype is not None and array.dtype != dtype:
                 array = array.astype(dtype)
-        if not isinstance(array, target.array_type):
+        if type(array) is not target.array_type:  # exact type: a registered backend may subclass ndarray
             array = to_backend(array, backend)
         check_leaf_dtype(array.dtype, requires_grad)
         self.data = array
@@ -200,7 +210,10 @@ class Tensor:
             return other
         if isinstance(other, (int, float, bool)):
             xp = get_array_module(self.data)
-            return _constant(xp.asarray(other, dtype=self.data.dtype))
+            dtype = self.data.dtype
+            if isinstance(other, float) and dtype.kind != "f":
+                dtype = np.float32  # 0.5 must not truncate to 0: the op then refuses int with float
+            return _constant(xp.asarray(other, dtype=dtype))
         if isinstance(other, np.ndarray) or hasattr(other, "__cuda_array_interface__"):
             return Tensor(other, backend=self.backend)
         raise TypeError(f"cannot combine a Tensor with {type(other).__name__}")

@@ -63,8 +63,8 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
             worst = np.unravel_index(np.argmax(error - allowed), error.shape) if error.ndim else ()
             raise GradcheckError(
                 f"gradcheck: gradient of input {_label(inputs, i)} (shape {inputs[i].shape}) is wrong; "
-                f"worst element {tuple(int(k) for k in worst)}: tape {tape[worst]!r}, "
-                f"finite differences {numeric[worst]!r} (|diff| {error[worst]:.3g} > "
+                f"worst element {tuple(int(k) for k in worst)}: tape {float(tape[worst])!r}, "
+                f"finite differences {float(numeric[worst])!r} (|diff| {error[worst]:.3g} > "
                 f"atol + rtol*|numeric| = {allowed[worst]:.3g})"
             )
     return True
