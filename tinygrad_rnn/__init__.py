@@ -14,6 +14,7 @@ from .errors import BackendError, DTypeError, GradcheckError, GraphError, ShapeE
 from .functional import cat, stack
 from .gradients.gradcheck import gradcheck
 from .tensor import Tensor
+from .nn.serialization import load, save
 
 __version__ = "0.1.0"
 
@@ -35,4 +36,6 @@ __all__ = [
     "BackendError",
     "GraphError",
     "GradcheckError",
+    "save",
+    "load",
 ]

@@ -74,6 +74,7 @@ class Function:
     needs_input_grad = ()
     saved = None
     out_grads = None  # gradients of the outputs, gathered during the walk
+    summed = None  # indices of out_grads that hold the walk's own sums (safe to add into)
     released = False
     step = None  # the time step the op ran in (see time_step)
     watched = None  # non-leaf outputs with hooks or retain_grad, by output index
@@ -181,7 +182,7 @@ def run_backward(roots, root_grads, retain_graph=False):
                 f"released by the first backward; pass retain_graph=True to the first call"
             )
         grads_out = fn.out_grads
-        fn.out_grads = None
+        fn.out_grads = fn.summed = None
         if grads_out is None:  # nothing flowed into this node (every consumer gave None)
             continue
         if fn.watched is not None:
@@ -204,7 +205,7 @@ def run_backward(roots, root_grads, retain_graph=False):
             else:
                 _add_output_grad(parent, t._index, g)
 
-    for t, g in leaf_grads.values():
+    for t, g, _ in leaf_grads.values():
         _store_leaf_grad(t, g)
 
 
@@ -241,21 +242,39 @@ def _nodes_in_order_of_readiness(roots):
 
 
 def _add_output_grad(fn, index, grad):
+    """Gather the gradient of output `index` of `fn` from one more consumer.
+
+    The first gradient is stored as given: it may be shared (add hands one array to both of
+    its inputs) or a read-only broadcast view, so it is never written to. From the second on,
+    the sum is an array the walk allocated itself (`fn.summed` lists those outputs) and further
+    gradients are added into it in place: a weight used at every time step then costs one
+    allocation per backward instead of one per step.
+    """
     grads = fn.out_grads
     if grads is None:
         grads = fn.out_grads = [None] * fn.n_outputs
-    if grads[index] is None:
+    current = grads[index]
+    if current is None:
         grads[index] = grad
+    elif fn.summed is not None and index in fn.summed:
+        current += grad
     else:
-        grads[index] = grads[index] + grad
+        grads[index] = current + grad
+        if fn.summed is None:
+            fn.summed = set()
+        fn.summed.add(index)
 
 
 def _accumulate_leaf(leaf_grads, t, grad):
+    """Gather a leaf's gradient; in place once the walk owns the sum (see _add_output_grad)."""
     entry = leaf_grads.get(id(t))
     if entry is None:
-        leaf_grads[id(t)] = (t, grad)
+        leaf_grads[id(t)] = [t, grad, False]
+    elif entry[2]:
+        entry[1] += grad
     else:
-        leaf_grads[id(t)] = (t, entry[1] + grad)
+        entry[1] = entry[1] + grad
+        entry[2] = True
 
 
 def _run_tensor_hooks(fn, grads_out):

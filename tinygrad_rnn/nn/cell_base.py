@@ -1,0 +1,156 @@
+"""What every recurrent cell shares: PyTorch's parameter layout and initialisation, the hoisted
+input projection, and the checks that turn a wrong shape into a clear error.
+
+A cell with G gates stacks their rows, as PyTorch does:
+
+    weight_ih (G*H, I)   weight_hh (G*H, H)   bias_ih (G*H,)   bias_hh (G*H,)
+
+and computes x_t W_ih^T + h_{t-1} W_hh^T + b. A cell is used in two ways:
+
+    h_t = cell(x_t, h_prev)                      # one step, checked, reads like the paper
+
+    w = cell.recurrent_weights()                 # the fast path that layers use: W_hh^T once,
+    x_proj = cell.project_input(x)               # x W_ih^T + b for all time steps in one matmul,
+    state = cell.step(x_proj[t], state, w)       # then only the recurrent part per step
+"""
+
+import math
+from types import SimpleNamespace
+
+import numpy as np
+
+from ..backend import get_array_module
+from ..errors import DTypeError, ShapeError
+from ..tensor import Tensor
+from .module import Module
+from .parameter import Parameter
+
+
+def named(tensor, name):
+    """Give an op's result the name a reader of the paper knows (`f_t`, `c_t`) and return it."""
+    tensor.name = name
+    return tensor
+
+
+class RecurrentCell(Module):
+    """The base of RNNCell, LSTMCell and GRUCell (see each for its equations)."""
+
+    state_size = 1  # how many tensors the state holds: h, or (h, c)
+
+    def __init__(self, input_size, hidden_size, bias, n_gates, dtype=None, backend=None):
+        super().__init__()
+        for label, value in (("input_size", input_size), ("hidden_size", hidden_size)):
+            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value <= 0:
+                raise ValueError(f"{type(self).__name__}: {label} must be a positive integer, got {value!r}")
+        self.input_size = int(input_size)
+        self.hidden_size = int(hidden_size)
+        self.bias = bool(bias)
+        self._dtype = np.dtype(np.float32 if dtype is None else dtype)
+        self._backend = backend
+        rows = n_gates * self.hidden_size
+        self.weight_ih = self.new_parameter((rows, self.input_size))
+        self.weight_hh = self.new_parameter((rows, self.hidden_size))
+        if self.bias:
+            self.bias_ih = self.new_parameter((rows,))
+            self.bias_hh = self.new_parameter((rows,))
+        else:
+            self.bias_ih = None
+            self.bias_hh = None
+
+    def new_parameter(self, shape):
+        """A parameter ~ U(-1/sqrt(H), 1/sqrt(H)), PyTorch's initialisation for every RNN weight.
+        Draws come from NumPy's global generator: `np.random.seed(s)` makes them repeatable."""
+        bound = 1.0 / math.sqrt(self.hidden_size)
+        values = np.random.uniform(-bound, bound, size=shape).astype(self._dtype)
+        return Parameter(values, backend=self._backend)
+
+    # ------------------------------------------------------------------------------------------
+    # The fast path (layers use it; `forward` too, so both run the same code)
+
+    def project_input(self, x):
+        """x W_ih^T + b_ih + b_hh, for any number of leading axes (all time steps at once).
+
+        b_ih and b_hh only ever enter as their sum, so both are added here, once per sequence.
+        (GRUCell's PyTorch form overrides this: its b_hn must stay inside r * (.).)"""
+        projection = x @ self.weight_ih.T
+        if self.bias:
+            projection = projection + (self.bias_ih + self.bias_hh)
+        return projection
+
+    def recurrent_weights(self):
+        """The recurrent matrices, transposed once per sequence instead of once per step."""
+        return SimpleNamespace(hh=self.weight_hh.T)
+
+    def step(self, x_proj, state, weights):
+        """One time step from the projected input x_proj = project_input(x_t); returns the new state."""
+        raise NotImplementedError
+
+    def forward(self, x, state=None):
+        x = self.check_input(x)
+        state = self.initial_state(state, x.shape[:-1])
+        return self.step(self.project_input(x), state, self.recurrent_weights())
+
+    # ------------------------------------------------------------------------------------------
+    # States and checks
+
+    def zeros(self, batch_shape, size=None):
+        """A zero state of shape batch_shape + (size or hidden_size,), on the cell's dtype and backend."""
+        xp = get_array_module(self.weight_hh.data)
+        shape = tuple(batch_shape) + (self.hidden_size if size is None else size,)
+        return Tensor(xp.zeros(shape, dtype=self.weight_hh.dtype))
+
+    def initial_state(self, state, batch_shape):
+        """The state to start from: zeros where `state` is None, else `state` after checking it.
+
+        `batch_shape` is () for an unbatched input (I,) and (N,) for a batch (N, I)."""
+        if state is None:
+            return self.zeros(batch_shape)
+        if isinstance(state, (tuple, list)):
+            raise TypeError(
+                f"{type(self).__name__}: the state is one tensor h of shape "
+                f"{tuple(batch_shape) + (self.hidden_size,)}, got a {type(state).__name__} of "
+                f"{len(state)} items (only LSTMCell takes a tuple (h, c))"
+            )
+        return self.check_state_tensor(state, batch_shape, "h")
+
+    def check_state_tensor(self, h, batch_shape, label):
+        h = self._as_tensor(h, label)
+        expected = tuple(batch_shape) + (self.hidden_size,)
+        if h.shape != expected:
+            raise ShapeError(
+                f"{self._describe()}: {label} has shape {h.shape}, expected {expected} = "
+                f"{'(batch, hidden_size)' if batch_shape else '(hidden_size,) for an unbatched input'}"
+            )
+        self._check_dtype(h, label)
+        return h
+
+    def check_input(self, x):
+        """x must be (N, input_size) or, unbatched, (input_size,), in the parameters' dtype."""
+        x = self._as_tensor(x, "input")
+        if x.ndim not in (1, 2) or x.shape[-1] != self.input_size:
+            raise ShapeError(
+                f"{self._describe()}: input has shape {x.shape}, expected (N, {self.input_size}) "
+                f"or ({self.input_size},) (input_size={self.input_size})"
+            )
+        self._check_dtype(x, "input")
+        return x
+
+    def _as_tensor(self, value, label):
+        if isinstance(value, Tensor):
+            return value
+        if hasattr(value, "shape") and hasattr(value, "dtype"):
+            return Tensor(value)  # a NumPy/CuPy array keeps its dtype
+        raise TypeError(f"{self._describe()}: {label} must be a Tensor, got {type(value).__name__}")
+
+    def _check_dtype(self, t, label):
+        if t.dtype != self.weight_ih.dtype:
+            raise DTypeError(
+                f"{self._describe()}: {label} is {t.dtype} but the parameters are {self.weight_ih.dtype}; "
+                f"convert the input (.double(), .float()) or the cell (cell.double(), cell.float())"
+            )
+
+    def _describe(self):
+        return f"{type(self).__name__}({self.input_size}, {self.hidden_size})"
+
+    def extra_repr(self):
+        return f"{self.input_size}, {self.hidden_size}, bias={self.bias}"

@@ -1,0 +1,315 @@
+"""RNN, LSTM, GRU: multi-layer, optionally bidirectional layers that unroll a cell over a sequence,
+with PyTorch's call signature, shapes and state_dict keys.
+
+How a layer unrolls one direction of one layer (the speed comes from doing little per step):
+
+    x_proj = cell.project_input(x)           # x W_ih^T + b for ALL time steps: one matmul
+    w = cell.recurrent_weights()             # W_hh^T, transposed once
+    for t in range(T):                       # (T-1 down to 0 for the reverse direction)
+        with time_step(t):                   # every op of step t records step = t
+            state = cell.step(x_proj[t], state, w)
+
+x_proj[t] are the pieces of one split op, so backward joins their gradients in one concatenate.
+The per-step tensors are named as in the cells (h_t, c_t, f_t, ...) and carry their step.
+"""
+
+import gc
+
+from ..autograd import time_step
+from ..errors import DTypeError, ShapeError
+from ..functional import cat, stack
+from ..tensor import Tensor
+from .dropout import dropout as apply_dropout
+from .gru_cell import GRUCell, gru_variant
+from .lstm_cell import LSTMCell, lstm_variant
+from .module import Module
+from .rnn_cell import NONLINEARITIES, RNNCell
+
+
+class _cyclic_gc_paused:
+    """Unrolling allocates tens of thousands of small objects (ops, tensors) that all stay alive
+    until backward. Python's cyclic garbage collector, triggered by allocation counts, would scan
+    them again and again (about 40% of the forward time at T=1000), yet the tape holds no cycles
+    to find: each op points only to its inputs. So the collector waits until the graph is built;
+    anything cyclic made meanwhile is collected when it runs again."""
+
+    def __enter__(self):
+        self.was_enabled = gc.isenabled()
+        gc.disable()
+
+    def __exit__(self, *exc_info):
+        if self.was_enabled:
+            gc.enable()
+        return False
+
+
+class RNNBase(Module):
+    """What RNN, LSTM and GRU share. Parameters live on the layer under PyTorch's names
+    (`weight_ih_l0`, `bias_hh_l1_reverse`, ...; extra variant parameters likewise, e.g.
+    `peephole_i_l0`); `self.cells[layer * num_directions + direction]` is the cell object that
+    steps that layer and direction, built around those same Parameter objects."""
+
+    state_names = ("h_0",)
+    # Set `layer.record_states = True` to keep, after each forward, `layer.recorded_states[k][t]`:
+    # the state (h_t, or (h_t, c_t) for an LSTM) of cell k = layer * D + direction after step t,
+    # in time order for both directions (tracers read dL/dh_t from these with retain_grad).
+    record_states = False
+    recorded_states = None
+
+    def __init__(self, input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, make_cell):
+        super().__init__()
+        name = type(self).__name__
+        if not isinstance(num_layers, int) or num_layers < 1:
+            raise ValueError(f"{name}: num_layers must be a positive integer, got {num_layers!r}")
+        if not 0 <= dropout <= 1:
+            raise ValueError(f"{name}: dropout must lie in [0, 1], got {dropout}")
+        self.input_size = input_size
+        self.hidden_size = hidden_size
+        self.num_layers = num_layers
+        self.bias = bool(bias)
+        self.batch_first = bool(batch_first)
+        self.dropout = float(dropout)
+        self.bidirectional = bool(bidirectional)
+        self.num_directions = 2 if bidirectional else 1
+        self.cells = []  # a plain list: the parameters are registered on the layer itself
+        for layer in range(num_layers):
+            layer_input = input_size if layer == 0 else hidden_size * self.num_directions
+            for direction in range(self.num_directions):
+                cell = make_cell(layer_input)
+                suffix = f"_l{layer}" + ("_reverse" if direction == 1 else "")
+                for param_name, p in cell.named_parameters():
+                    p.name = param_name + suffix
+                    setattr(self, param_name + suffix, p)
+                self.cells.append(cell)
+
+    # ------------------------------------------------------------------------------------------
+
+    def forward(self, input, hx=None):
+        x, unbatched = self._check_input(input)  # x is (T, N, I) from here on
+        states = self._initial_states(hx, x.shape[1], unbatched)
+        with _cyclic_gc_paused():
+            return self._forward(x, states, unbatched)
+
+    def _forward(self, x, states, unbatched):
+        T, N = x.shape[0], x.shape[1]
+        D = self.num_directions
+        finals = []
+        self.recorded_states = [] if self.record_states else None
+        layer_input = x
+        for layer in range(self.num_layers):
+            flat = layer_input.reshape(T * N, layer_input.shape[-1])
+            outputs = []
+            for direction in range(D):
+                cell = self.cells[layer * D + direction]
+                per_step = self._unroll(cell, flat, N, states[layer * D + direction], reverse=direction == 1)
+                outputs.append(stack([s[0] if type(s) is tuple else s for s in per_step], axis=0))
+                finals.append(per_step[-1 if direction == 0 else 0])
+                if self.record_states:
+                    self.recorded_states.append(per_step)
+            layer_input = outputs[0] if D == 1 else cat(outputs, axis=-1)  # [forward | reverse]
+            if self.dropout > 0 and self.training and layer < self.num_layers - 1:
+                layer_input = apply_dropout(layer_input, self.dropout)  # between layers only
+        return self._package(layer_input, finals, unbatched)
+
+    def _unroll(self, cell, flat_input, N, state, reverse):
+        """Run `cell` over the sequence; return the state after each step, in time order."""
+        x_proj = cell.project_input(flat_input).split(N, axis=0)  # T pieces of (N, G*H)
+        weights = cell.recurrent_weights()
+        T = len(x_proj)
+        per_step = [None] * T
+        for t in range(T - 1, -1, -1) if reverse else range(T):
+            with time_step(t):  # the true position, also for the reverse direction
+                state = cell.step(x_proj[t], state, weights)
+            per_step[t] = state
+        return per_step
+
+    def _package(self, output, finals, unbatched):
+        h_n = stack([s[0] if type(s) is tuple else s for s in finals], axis=0)
+        if self.batch_first and not unbatched:
+            output = output.swapaxes(0, 1)
+        if unbatched:
+            output = output.reshape(output.shape[0], output.shape[2])
+            h_n = h_n.reshape(h_n.shape[0], h_n.shape[2])
+        return output, h_n
+
+    # ------------------------------------------------------------------------------------------
+    # Checks
+
+    def _describe(self):
+        return f"{type(self).__name__}({self.input_size}, {self.hidden_size}, num_layers={self.num_layers})"
+
+    def _param_dtype(self):
+        return self.cells[0].weight_ih.dtype
+
+    def _check_input(self, x):
+        if not isinstance(x, Tensor):
+            if hasattr(x, "shape") and hasattr(x, "dtype"):
+                x = Tensor(x)
+            else:
+                raise TypeError(f"{self._describe()}: input must be a Tensor, got {type(x).__name__}")
+        layout = "(N, T, I)" if self.batch_first else "(T, N, I)"
+        input_shape = x.shape
+        if x.ndim not in (2, 3) or x.shape[-1] != self.input_size:
+            raise ShapeError(
+                f"{self._describe()}: input has shape {x.shape}, expected {layout} or unbatched (T, I) "
+                f"with I = input_size = {self.input_size}"
+            )
+        if x.dtype != self._param_dtype():
+            raise DTypeError(
+                f"{self._describe()}: input is {x.dtype} but the parameters are {self._param_dtype()}; "
+                f"convert the input (.double(), .float()) or the layer (layer.double(), layer.float())"
+            )
+        unbatched = x.ndim == 2
+        if unbatched:
+            x = x.reshape(x.shape[0], 1, x.shape[1])
+        elif self.batch_first:
+            x = x.swapaxes(0, 1)
+        if x.shape[0] == 0:
+            raise ShapeError(f"{self._describe()}: input of shape {tuple(input_shape)} holds an empty sequence (T = 0)")
+        return x, unbatched
+
+    def _initial_states(self, hx, N, unbatched):
+        """One starting state per cell, in the cell's own format (a tensor, or a tuple (h, c))."""
+        names = self.state_names
+        count = self.num_layers * self.num_directions
+        if hx is None:
+            given = [None] * len(names)
+        elif len(names) == 1:
+            if isinstance(hx, (tuple, list)):
+                raise TypeError(
+                    f"{self._describe()}: h_0 must be one tensor, got a {type(hx).__name__} of {len(hx)} items"
+                )
+            given = [hx]
+        else:
+            if not isinstance(hx, (tuple, list)) or len(hx) != len(names):
+                what = type(hx).__name__ + (f" of shape {tuple(hx.shape)}" if hasattr(hx, "shape") else "")
+                raise TypeError(f"{self._describe()}: the initial state must be a tuple (h_0, c_0), got a {what}")
+            given = list(hx)
+        expected = (count, self.hidden_size) if unbatched else (count, N, self.hidden_size)
+        meaning = "(num_layers * num_directions, hidden_size)" if unbatched else (
+            "(num_layers * num_directions, batch, hidden_size)"
+        )
+        per_cell = []
+        for label, s in zip(names, given):
+            if s is None:
+                per_cell.append([None] * count)
+                continue
+            if not isinstance(s, Tensor):
+                s = Tensor(s) if hasattr(s, "shape") else s
+            if not isinstance(s, Tensor):
+                raise TypeError(f"{self._describe()}: {label} must be a Tensor, got {type(s).__name__}")
+            if s.shape != expected:
+                raise ShapeError(f"{self._describe()}: {label} has shape {s.shape}, expected {expected} {meaning}")
+            if s.dtype != self._param_dtype():
+                raise DTypeError(
+                    f"{self._describe()}: {label} is {s.dtype} but the parameters are {self._param_dtype()}"
+                )
+            if unbatched:
+                s = s.reshape(count, 1, self.hidden_size)
+            per_cell.append([s[k] for k in range(count)])
+        states = []
+        for k, cell in enumerate(self.cells):
+            parts = [column[k] for column in per_cell]
+            state = parts[0] if len(parts) == 1 else tuple(parts)
+            if len(parts) > 1 and all(p is None for p in parts):
+                state = None
+            states.append(cell.initial_state(state, (N,)))
+        return states
+
+    def extra_repr(self):
+        text = f"{self.input_size}, {self.hidden_size}"
+        if self.num_layers != 1:
+            text += f", num_layers={self.num_layers}"
+        for key, default in (("bias", True), ("batch_first", False), ("dropout", 0.0), ("bidirectional", False)):
+            if getattr(self, key) != default:
+                text += f", {key}={getattr(self, key)}"
+        return text
+
+
+class RNN(RNNBase):
+    """RNN(input_size, hidden_size, num_layers=1, nonlinearity='tanh', bias=True, batch_first=False,
+    dropout=0.0, bidirectional=False, dtype=None, backend=None)
+
+    A stack of RNNCells (h_t = tanh(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh)) unrolled over time.
+    `output, h_n = rnn(x, h_0)`: x (T, N, I) ((N, T, I) with batch_first) or unbatched (T, I);
+    output (T, N, D*H), [forward | reverse] on the last axis; h_0 and h_n (num_layers*D, N, H),
+    index layer*D + direction (D = 2 if bidirectional else 1). h_0 defaults to zeros.
+    """
+
+    def __init__(
+        self, input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True, batch_first=False,
+        dropout=0.0, bidirectional=False, dtype=None, backend=None,
+    ):
+        if nonlinearity not in NONLINEARITIES:
+            raise ValueError(f"RNN: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
+
+        def make_cell(layer_input):
+            return RNNCell(layer_input, hidden_size, bias, nonlinearity, dtype=dtype, backend=backend)
+
+        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, make_cell)
+        self.nonlinearity = nonlinearity
+
+    def extra_repr(self):
+        text = super().extra_repr()
+        return text + (f", nonlinearity={self.nonlinearity!r}" if self.nonlinearity != "tanh" else "")
+
+
+class LSTM(RNNBase):
+    """LSTM(input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
+    bidirectional=False, variant='pytorch', forget_bias=None, dtype=None, backend=None)
+
+    A stack of LSTMCells unrolled over time; `variant` picks any LSTMCell variant ('pytorch',
+    '1997', 'peephole', 'NIG', 'NFG', 'NOG', 'NIAF', 'NOAF', 'NP', 'CIFG', 'FGR'; see LSTMCell),
+    so `LSTM(8, 16, num_layers=2, bidirectional=True, variant='CIFG')` is a 2-layer bidirectional
+    CIFG-LSTM. `output, (h_n, c_n) = lstm(x, (h_0, c_0))` with the shapes of RNN; c_0 and c_n as
+    h_0 and h_n. (FGR's previous-gate state starts at zero in each call and is not returned.)
+    """
+
+    state_names = ("h_0", "c_0")
+
+    def __init__(
+        self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
+        bidirectional=False, variant="pytorch", forget_bias=None, dtype=None, backend=None,
+    ):
+        variant = lstm_variant(variant)
+
+        def make_cell(layer_input):
+            return LSTMCell(layer_input, hidden_size, bias, variant, forget_bias, dtype=dtype, backend=backend)
+
+        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, make_cell)
+        self.variant = variant
+
+    def _package(self, output, finals, unbatched):
+        output, h_n = super()._package(output, finals, unbatched)
+        c_n = stack([s[1] for s in finals], axis=0)
+        if unbatched:
+            c_n = c_n.reshape(c_n.shape[0], c_n.shape[2])
+        return output, (h_n, c_n)
+
+    def extra_repr(self):
+        return super().extra_repr() + (f", variant={self.variant!r}" if self.variant != "pytorch" else "")
+
+
+class GRU(RNNBase):
+    """GRU(input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
+    bidirectional=False, variant='pytorch', dtype=None, backend=None)
+
+    A stack of GRUCells unrolled over time; `variant` is 'pytorch' (reset after the matmul, the
+    default), 'cho' (reset before, Cho et al. 2014) or 'mgu' (minimal gated unit); see GRUCell.
+    `output, h_n = gru(x, h_0)` with the shapes of RNN.
+    """
+
+    def __init__(
+        self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
+        bidirectional=False, variant="pytorch", dtype=None, backend=None,
+    ):
+        variant = gru_variant(variant)
+
+        def make_cell(layer_input):
+            return GRUCell(layer_input, hidden_size, bias, variant, dtype=dtype, backend=backend)
+
+        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, make_cell)
+        self.variant = variant
+
+    def extra_repr(self):
+        return super().extra_repr() + (f", variant={self.variant!r}" if self.variant != "pytorch" else "")

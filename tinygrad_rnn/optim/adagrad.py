@@ -1,0 +1,52 @@
+"""Adagrad (Duchi et al., 2011): each element's step shrinks with the sum of its squared gradients."""
+
+from .optimizer import Optimizer
+
+
+class Adagrad(Optimizer):
+    """Adagrad(params, lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0, eps=1e-10)
+
+    PyTorch's rule, for a parameter p with gradient g at step t = 1, 2, ...:
+
+        g    <- g + weight_decay * p                 (if weight_decay != 0)
+        lr_t  = lr / (1 + (t - 1) * lr_decay)
+        s_t   = s_{t-1} + g^2,                         s_0 = initial_accumulator_value
+        p    <- p - lr_t * g / (sqrt(s_t) + eps)
+
+    min-char-rnn (Karpathy) trains with this rule, lr 0.1.
+    """
+
+    def __init__(self, params, lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0, eps=1e-10):
+        if lr < 0:
+            raise ValueError(f"Adagrad: invalid learning rate {lr} (must be >= 0)")
+        if lr_decay < 0:
+            raise ValueError(f"Adagrad: invalid lr_decay {lr_decay} (must be >= 0)")
+        if weight_decay < 0:
+            raise ValueError(f"Adagrad: invalid weight_decay {weight_decay} (must be >= 0)")
+        if initial_accumulator_value < 0:
+            raise ValueError(
+                f"Adagrad: invalid initial_accumulator_value {initial_accumulator_value} (must be >= 0)"
+            )
+        if eps < 0:
+            raise ValueError(f"Adagrad: invalid eps {eps} (must be >= 0)")
+        defaults = dict(
+            lr=lr,
+            lr_decay=lr_decay,
+            weight_decay=weight_decay,
+            initial_accumulator_value=initial_accumulator_value,
+            eps=eps,
+        )
+        super().__init__(params, defaults)
+
+    def update(self, param, grad, state, xp):
+        if not state:
+            state["step"] = 0
+            state["sum"] = xp.full_like(param, self.initial_accumulator_value)
+        state["step"] += 1
+        t = state["step"]
+        if self.weight_decay != 0:
+            grad = grad + self.weight_decay * param
+        lr_t = self.lr / (1 + (t - 1) * self.lr_decay)
+        s = state["sum"]
+        s += grad * grad
+        param -= lr_t * (grad / (xp.sqrt(s) + self.eps))
