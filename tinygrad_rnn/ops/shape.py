@@ -96,8 +96,10 @@ class Stack(Function):
         return get_array_module(arrays[0]).stack(arrays, axis=self.axis)
 
     def backward(self, grad):
-        xp = get_array_module(grad)
-        return tuple(xp.take(grad, k, axis=self.axis) for k in range(self.count))
+        # Views of dL/dy, one per input (take() would copy each slice).
+        axis = self.axis % grad.ndim
+        leading = (slice(None),) * axis
+        return tuple(grad[leading + (k,)] for k in range(self.count))
 
 
 class Split(Function):
