@@ -26,6 +26,7 @@ import numpy as np
 import tinygrad_rnn as tg
 import tinygrad_rnn.functional as F
 from tinygrad_rnn import data, nn, optim
+from _char_model import CharModel, evaluate
 from _common import DEFAULT_OUT, Progress, check, print_table, pyplot, save_figure
 
 
@@ -50,33 +51,6 @@ def parse_args(argv=None):
     if min(args.hidden, args.seq_len, args.batch, args.sample_len) < 1:
         p.error("--hidden, --seq-len, --batch and --sample-len must be positive")
     return args
-
-
-class CharModel(nn.Module):
-    """One-hot characters -> recurrent layer -> logits over the vocabulary, at every step."""
-
-    def __init__(self, kind, vocab_size, hidden):
-        super().__init__()
-        self.vocab_size = vocab_size
-        self.rnn = nn.make_layer(kind, vocab_size, hidden)
-        self.head = nn.Linear(hidden, vocab_size)
-
-    def forward(self, ids, state=None):
-        """ids (k, B) -> logits (k*B, V) and the final state."""
-        out, state = self.rnn(tg.Tensor(data.one_hot(ids, self.vocab_size)), state)
-        k, B, H = out.shape
-        return self.head(out.reshape(k * B, H)), state
-
-
-def evaluate(model, streams, seq_len):
-    """Mean cross-entropy (nats per character) over the streams, state carried across chunks."""
-    total, count, state = 0.0, 0, None
-    with tg.no_grad():
-        for inputs, targets in data.tbptt_batches(streams, seq_len):
-            logits, state = model(inputs, state)
-            total += F.cross_entropy(logits, targets.reshape(-1)).item() * targets.size
-            count += targets.size
-    return total / count
 
 
 def sample(model, vocab, length, rng, start=None):
@@ -117,7 +91,7 @@ def main(argv=None):
     refs = reference_losses(train_ids, val_ids, V)
     print(f"text: {len(text)} characters, vocabulary {V}; training on {len(train_ids)}, validating on {len(val_ids)}")
 
-    model = CharModel(args.cell, V, args.hidden)
+    model = CharModel(nn.make_layer(args.cell, V, args.hidden), V, args.hidden)
     opt = optim.Adagrad(model.parameters(), lr=args.lr)
     history = {"step": [0], "val": [evaluate(model, val_streams, args.seq_len)], "train": [np.nan]}
     samples = [(0, sample(model, vocab, args.sample_len, rng, start="T"))]

@@ -25,9 +25,9 @@ import time
 
 import numpy as np
 
-import tinygrad_rnn as tg
 import tinygrad_rnn.functional as F
 from tinygrad_rnn import data, nn, optim
+from _char_model import CharModel, evaluate
 from _common import DEFAULT_OUT, Progress, check, print_table, pyplot, save_figure
 
 # variant -> (what changes, what Greff et al. 2015 found for it)
@@ -70,32 +70,9 @@ def parse_args(argv=None):
     return args
 
 
-class CharLSTM(nn.Module):
-    def __init__(self, variant, vocab_size, hidden):
-        super().__init__()
-        self.vocab_size = vocab_size
-        self.rnn = nn.LSTM(vocab_size, hidden, variant=variant)
-        self.head = nn.Linear(hidden, vocab_size)
-
-    def forward(self, ids, state=None):
-        out, state = self.rnn(tg.Tensor(data.one_hot(ids, self.vocab_size)), state)
-        k, B, H = out.shape
-        return self.head(out.reshape(k * B, H)), state
-
-
-def evaluate(model, streams, seq_len):
-    total, count, state = 0.0, 0, None
-    with tg.no_grad():
-        for inputs, targets in data.tbptt_batches(streams, seq_len):
-            logits, state = model(inputs, state)
-            total += F.cross_entropy(logits, targets.reshape(-1)).item() * targets.size
-            count += targets.size
-    return total / count
-
-
 def run(variant, seed, args, train_streams, val_streams, V, bar):
     np.random.seed(seed)
-    model = CharLSTM(variant, V, args.hidden)
+    model = CharModel(nn.LSTM(V, args.hidden, variant=variant), V, args.hidden)
     opt = optim.Adam(model.parameters(), lr=args.lr)
     before = evaluate(model, val_streams, args.seq_len)
     curve = []

@@ -160,7 +160,7 @@ def trace_gradients(model, x, state=None, loss="last", bptt=None, batch_index=0,
     The parameters' .grad are left as they were. Returns a GradientTrace.
     """
     cell, x = _cell_and_input(model, x)
-    T, N = x.shape[0], x.shape[1]
+    N = x.shape[1]
     if bptt is not None and (isinstance(bptt, bool) or not isinstance(bptt, int) or bptt < 1):
         raise ValueError(f"trace_gradients: bptt must be None or a positive int (the chunk length), got {bptt!r}")
     if not 0 <= batch_index < N:

@@ -12,7 +12,7 @@ picture, so they are listed in the graph's title line instead.
 """
 
 from . import style
-from .elements import (EdgeWidths, cec_attrs, display_name, format_norm, format_shape, is_scalar_constant,
+from .elements import (EdgeWidths, display_name, format_norm, format_shape, is_scalar_constant,
                        leaf_step, place_nodes, split_hubs, tensor_grad_norm, tensor_label)
 from ..nn.parameter import Parameter
 
@@ -71,15 +71,10 @@ def draw_cells(dot, view, carried, show_grad, cluster_by_time):
 
     widths = EdgeWidths([e[2] for e in edges])
     for tail, head, g, on_cec, t, name in edges:
-        attrs = {"color": style.EDGE_COLOR, "arrowsize": "0.6"}
+        label = None
         if name and not (tail.startswith("stub_") or head.startswith("stub_")):  # a stub says it
-            attrs.update(label=name, fontname=style.FONT, fontsize="8", fontcolor="#666666")
-        attrs.update(widths.attrs(g))
-        if g is not None:
-            attrs["tooltip"] = f"|grad| {format_norm(g)} {format_shape(t.shape)}"
-        if on_cec:
-            attrs = cec_attrs(attrs)
-        dot.edge(tail, head, **attrs)
+            label = dict(label=name, fontname=style.FONT, fontsize="8", fontcolor="#666666")
+        dot.edge(tail, head, **widths.edge_attrs(g, on_cec, t.shape, label))
 
     if not parameters:
         return None

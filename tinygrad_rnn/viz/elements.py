@@ -82,6 +82,18 @@ class EdgeWidths:
         self.high = math.log10(max(positive)) if positive else 0.0
         self.low = max(math.log10(min(positive)), self.high - self.DECADES) if positive else 0.0
 
+    def edge_attrs(self, g, on_cec, shape, label=None):
+        """Every DOT attribute of one edge: the width from its gradient norm `g`, a tooltip with
+        the norm and the tensor's shape, the CEC style when it lies on the cell-state path, and
+        `label` (a dict of label attributes) if given."""
+        attrs = {"color": style.EDGE_COLOR, "arrowsize": "0.6"}
+        if label:
+            attrs.update(label)
+        attrs.update(self.attrs(g))
+        if g is not None:
+            attrs["tooltip"] = f"|grad| {format_norm(g)} {format_shape(shape)}"
+        return cec_attrs(attrs) if on_cec else attrs
+
     def attrs(self, g):
         if g is None:
             return {}

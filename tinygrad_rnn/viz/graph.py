@@ -17,7 +17,7 @@ grows with the log of the gradient norm along it, so a vanishing gradient is a t
 from ..autograd import Function
 from . import style
 from .cells import draw_cells
-from .elements import (EdgeWidths, add_legend, cec_attrs, display_name, format_norm, format_shape,
+from .elements import (EdgeWidths, add_legend, display_name, format_shape,
                        is_scalar_constant, leaf_step, place_nodes, split_hubs, tensor_grad_norm, tensor_label)
 from .record import as_tensor_list
 from .render import digraph, import_graphviz
@@ -127,13 +127,7 @@ def _draw_ops(dot, view, cec, show_grad, cluster_by_time, show_unnamed):
 
     widths = EdgeWidths([e[2] for e in edges])
     for tail, head, g, on_cec, t in edges:
-        attrs = {"color": style.EDGE_COLOR, "arrowsize": "0.6"}
-        attrs.update(widths.attrs(g))
-        if g is not None:
-            attrs["tooltip"] = f"|grad| {format_norm(g)} {format_shape(t.shape)}"
-        if on_cec:
-            attrs = cec_attrs(attrs)
-        dot.edge(tail, head, **attrs)
+        dot.edge(tail, head, **widths.edge_attrs(g, on_cec, t.shape))
 
 
 def _hub_label(item):
