@@ -11,7 +11,7 @@ Part 2, drift. On a continual input stream that is never reset, the 1997 cell st
 i_t * g_t and grows without bound; tanh(c_t) then saturates and the cell stops passing gradient.
 The forget gate lets the cell decay its state, and |c_t| stays bounded.
 
-    python examples/cec.py            # T = 1000 for the error flow, 5000 steps of drift, ~1 min
+    python examples/cec.py            # T = 1000 for the error flow, 5000 steps of drift, about 10 s
     python examples/cec.py --quick    # T = 100 and 500 steps, a few seconds
 """
 

@@ -1,16 +1,16 @@
 """Exploding gradients, and what clipping the gradient norm does to training (Pascanu et al. 2013).
 
 A tanh RNN whose W_hh has a large singular value (s = 3 here, past the s > 1/gamma = 1 that exploding
-needs) is trained with plain SGD on the adding problem. The gradient norm is mostly moderate, with
-rare spikes many times larger, where the loss surface has a "cliff". An SGD step on a spike throws
-the weights far away, and training never recovers. Two runs from the same initial weights and the
+needs) is trained with plain SGD on the adding problem. Without clipping the gradient norm soon
+spikes to thousands of times its size at the start, where the loss surface has a "cliff"; an SGD
+step on a spike throws the weights far away, and training never recovers. Two runs from the same initial weights and the
 same batches differ only in one line,
 
     nn.utils.clip_grad_norm_(parameters, max_norm)     # if ||g|| > max_norm: g <- max_norm * g / ||g||
 
 and the script plots the gradient norm and the loss of both, step by step.
 
-    python examples/exploding_gradients.py            # 400 steps per run, about 1 minute
+    python examples/exploding_gradients.py            # 400 steps per run, a few seconds
     python examples/exploding_gradients.py --quick    # a few seconds
 """
 

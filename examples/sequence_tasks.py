@@ -10,7 +10,7 @@
 
 The same recurrent layers serve both; only the read-out changes (out[-1] or every out[t]).
 
-    python examples/sequence_tasks.py            # rnn/lstm/gru on both tasks, about 3 minutes
+    python examples/sequence_tasks.py            # rnn/lstm/gru on both tasks, about a minute
     python examples/sequence_tasks.py --quick    # a few seconds: checks the losses fall
 """
 

@@ -11,7 +11,7 @@ s > 1/gamma is only *necessary* for it to explode. This script scales W_hh to se
 measures ||dL/dh_t|| at every step with retain_grad(), and draws it against the lag with the bound;
 an LSTM and a GRU with PyTorch's initialisation are drawn beside them.
 
-    python examples/vanishing_gradients.py            # T = 100, about 10 s
+    python examples/vanishing_gradients.py            # T = 100, a few seconds
     python examples/vanishing_gradients.py --quick    # T = 30, a few seconds, checks the bound
 """
 
