@@ -70,7 +70,21 @@ def test_tensor_of_a_backend_array_stays_there(backend):
     array = to_backend(np.arange(3.0), backend)
     t = tg.Tensor(array)
     assert t.backend == backend
-    assert t.data is array  # no copy for an array already in place
+    assert type(t.data) is type(array)
+    # A copy, as torch.tensor makes: the tensor never aliases the caller's array.
+    assert t.data is not array
+    np.testing.assert_array_equal(backend_module.get_backend(backend).to_numpy(t.data), np.arange(3.0))
+
+
+def test_optimizer_step_leaves_the_callers_array_alone():
+    from tinygrad_rnn import optim
+
+    w0 = np.ones(3)
+    p = tg.Tensor(w0, requires_grad=True)
+    (p * p).sum().backward()
+    optim.SGD([p], lr=0.1).step()
+    np.testing.assert_array_equal(w0, np.ones(3))
+    np.testing.assert_allclose(p.numpy(), np.full(3, 0.8))
 
 
 def test_tensor_with_explicit_backend_converts(pair):

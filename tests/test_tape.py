@@ -689,3 +689,64 @@ def test_softmax_family_is_finite_at_huge_logits(backend, dtype):
     np.testing.assert_allclose(log_p.numpy()[:, 0], [0.0, np.log(0.5)], atol=1e-6)
     # Row 0 picks class 1, 1e4 below the winner: loss 1e4; row 1 picks a winner of two: ln 2.
     np.testing.assert_allclose(loss.item(), (1e4 + np.log(2)) / 2, rtol=1e-6)
+
+
+# ----------------------------------------------------------------------------------------------
+# Python protocols and gradient ownership (found by an acceptance audit)
+
+
+def test_iterating_a_tensor_steps_along_the_first_axis_and_stops():
+    seq = tg.Tensor(np.arange(6.0).reshape(3, 2))
+    rows = [x_t.numpy() for x_t in seq]
+    assert len(rows) == 3
+    np.testing.assert_array_equal(np.asarray(seq), np.arange(6.0).reshape(3, 2))
+
+
+def test_one_element_tensors_convert_to_python_numbers():
+    t = tg.Tensor([2.5]).sum()
+    assert float(t) == 2.5 and int(t) == 2 and bool(t)
+    with pytest.raises(ValueError, match=r"\(2,\)"):
+        bool(tg.Tensor([1.0, 2.0]))
+
+
+def test_numpy_scalars_act_like_python_scalars():
+    t = tg.Tensor([1.0, 2.0])
+    assert (t * np.float32(2)).dtype == np.float32
+    assert (t * np.int64(2)).dtype == np.float32
+    assert (t ** np.float64(2) + t).dtype == np.float32
+
+
+def test_retained_gradient_is_writable_and_accumulates():
+    x = tg.Tensor([1.0, 2.0], requires_grad=True)
+    h = x * 2
+    h.retain_grad()
+    y = (h * h).sum()
+    y.backward(retain_graph=True)
+    y.backward()
+    np.testing.assert_allclose(h.grad.numpy(), 2 * 2 * np.array([2.0, 4.0]))  # 2 * dy/dh, twice
+    h.grad.data += 1  # a copy the user owns, not a read-only view
+
+
+def test_a_hook_writing_in_place_does_not_corrupt_another_inputs_gradient():
+    a = tg.Tensor([1.0, 2.0], requires_grad=True)
+    b = tg.Tensor([3.0, 4.0], requires_grad=True)
+    a_mid = a * 1
+    b_mid = b * 1
+    total = a_mid + b_mid  # add hands one gradient array to both of its inputs
+
+    def scale_in_place(g):
+        g.data *= 10
+
+    a_mid.register_hook(scale_in_place)
+    total.sum().backward()
+    np.testing.assert_allclose(b.grad.numpy(), [1.0, 1.0])
+
+
+def test_no_grad_works_as_a_decorator():
+    x = tg.Tensor([1.0], requires_grad=True)
+
+    @tg.no_grad()
+    def double(v):
+        return v * 2
+
+    assert not double(x).requires_grad

@@ -22,7 +22,18 @@ def is_grad_enabled():
 
 
 class no_grad:
-    """`with no_grad():` runs ops without recording them (inference, optimizer steps)."""
+    """`with no_grad():` runs ops without recording them (inference, optimizer steps).
+    Also a decorator: `@no_grad()` on a function runs all of it that way."""
+
+    def __call__(self, function):
+        import functools
+
+        @functools.wraps(function)
+        def without_grad(*args, **kwargs):
+            with no_grad():
+                return function(*args, **kwargs)
+
+        return without_grad
 
     def __enter__(self):
         self.previous = _grad_enabled[0]
@@ -284,7 +295,12 @@ def _run_tensor_hooks(fn, grads_out):
             continue
         grads_out[index] = _apply_hooks(t, grads_out[index])
         if t._retain:
-            t.grad = _as_grad_tensor(t, grads_out[index])
+            # A copy: the walk's array may be shared with other inputs or be a read-only view.
+            # Like a leaf's, a retained gradient accumulates over backward calls.
+            if t.grad is None:
+                t.grad = _as_grad_tensor(t, grads_out[index].copy())
+            else:
+                t.grad.data = t.grad.data + grads_out[index]
     return grads_out
 
 
@@ -292,7 +308,8 @@ def _apply_hooks(t, grad):
     if not t._hooks:
         return grad
     for hook in list(t._hooks.values()):
-        result = hook(_as_grad_tensor(t, grad))
+        # The hook gets its own copy: writing into it must not change another input's gradient.
+        result = hook(_as_grad_tensor(t, grad.copy()))
         if result is not None:
             new = result.data if isinstance(result, Tensor) else result
             if tuple(new.shape) != tuple(grad.shape):
@@ -336,7 +353,7 @@ def check_backward_args(t, grad):
     """Validate `t.backward(grad)`: a scalar needs no grad; anything else needs one of t's shape."""
     if not t.requires_grad:
         raise GraphError(
-            f"backward: tensor {t.name or ''}{tuple(t.shape)} does not require grad and has no grad_fn; "
+            f"backward: tensor {(t.name + ' ') if t.name else ''}of shape {tuple(t.shape)} does not require grad and has no grad_fn; "
             f"create the inputs with requires_grad=True"
         )
     if grad is None:

@@ -59,8 +59,13 @@ def _load_cupy():
     return register_backend("cupy", cupy, cupy.ndarray, cupy.asarray, cupy.asnumpy)
 
 
+_ALIASES = {"cpu": "numpy", "cuda": "cupy"}  # what PyTorch users type
+
+
 def get_backend(name):
-    """The Backend called `name` ('numpy' or 'cupy'), loading CuPy on first use."""
+    """The Backend called `name` ('numpy' or 'cupy'; 'cpu' and 'cuda' also work), loading CuPy
+    on first use."""
+    name = _ALIASES.get(name, name)
     if name in _registry:
         return _registry[name]
     if name == "cupy":

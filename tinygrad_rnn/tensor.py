@@ -52,9 +52,8 @@ class Tensor:
             if dtype is None and array.dtype == np.float64 and not isinstance(data, np.generic):
                 array = array.astype(np.float32)  # Python floats default to float32
         else:
-            array = data
-            if dtype is not None and array.dtype != dtype:
-                array = array.astype(dtype)
+            # A copy (as torch.tensor makes): an optimizer step must not change the caller's array.
+            array = data.astype(dtype if dtype is not None else data.dtype, copy=True)
         if type(array) is not target.array_type:  # exact type: a registered backend may subclass ndarray
             array = to_backend(array, backend)
         check_leaf_dtype(array.dtype, requires_grad)
@@ -105,7 +104,34 @@ class Tensor:
         return self._ctx is None
 
     def __len__(self):
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
         return self.data.shape[0]
+
+    def __iter__(self):
+        """Slices along the first axis: `for x_t in seq:` steps through time."""
+        if self.data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        for i in range(self.data.shape[0]):
+            yield self[i]
+
+    def __float__(self):
+        return float(self.item())
+
+    def __int__(self):
+        return int(self.item())
+
+    def __bool__(self):
+        if self.data.size != 1:
+            raise ValueError(
+                f"the truth value of a tensor of shape {self.shape} is ambiguous; use .any() on .numpy()"
+            )
+        return bool(self.item())
+
+    def __array__(self, dtype=None, copy=None):
+        """np.asarray(tensor) gives the data as a NumPy array."""
+        array = self.numpy()
+        return array if dtype is None else array.astype(dtype)
 
     def __repr__(self):
         body = np.array2string(self.numpy(), separator=", ", precision=4, threshold=20, edgeitems=2)
@@ -185,9 +211,9 @@ class Tensor:
 
     def to(self, backend):
         """This tensor on `backend` ('numpy' or 'cupy'); differentiable: gradients flow back."""
+        backend = get_backend(backend).name
         if backend == self.backend:
             return self
-        get_backend(backend)
         return ToBackend.apply(self, backend=backend)
 
     def astype(self, dtype):
@@ -208,10 +234,10 @@ class Tensor:
     def _lift(self, other):
         if isinstance(other, Tensor):
             return other
-        if isinstance(other, (int, float, bool)):
+        if isinstance(other, (int, float, bool, np.number, np.bool_)):
             xp = get_array_module(self.data)
             dtype = self.data.dtype
-            if isinstance(other, float) and dtype.kind != "f":
+            if isinstance(other, (float, np.floating)) and dtype.kind != "f":
                 dtype = np.float32  # 0.5 must not truncate to 0: the op then refuses int with float
             return _constant(xp.asarray(other, dtype=dtype))
         if isinstance(other, np.ndarray) or hasattr(other, "__cuda_array_interface__"):
@@ -254,6 +280,8 @@ class Tensor:
     def __pow__(self, exponent):
         if isinstance(exponent, Tensor):
             raise TypeError("pow: the exponent must be a Python number (a constant), not a Tensor")
+        if isinstance(exponent, np.generic):
+            exponent = exponent.item()  # a NumPy float64 scalar would promote float32 data
         return Pow.apply(self, exponent=exponent)
 
     def __getitem__(self, index):

@@ -73,15 +73,15 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
 def _central_differences(objective, array, eps):
     """d objective / d array, one element at a time, perturbing `array` in place and restoring it."""
     numeric = np.zeros(array.shape)
-    flat = array.reshape(-1)  # a view: writes go into the input itself
-    for k in range(flat.size):
-        original = flat[k].item()
-        flat[k] = original + eps
+    # Index the input itself (never a reshaped copy, which a non-contiguous array would give).
+    for index in np.ndindex(*array.shape):
+        original = array[index].item()
+        array[index] = original + eps
         plus = objective()
-        flat[k] = original - eps
+        array[index] = original - eps
         minus = objective()
-        flat[k] = original
-        numeric.reshape(-1)[k] = (plus - minus) / (2 * eps)
+        array[index] = original
+        numeric[index] = (plus - minus) / (2 * eps)
     return numeric
 
 

@@ -10,6 +10,17 @@ from ..tensor import Tensor
 from .parameter import Parameter
 
 
+def _as_array(value):
+    """A state_dict value as an array: Tensors give their data, PyTorch tensors their NumPy copy."""
+    if isinstance(value, Tensor):
+        return value.data
+    if hasattr(value, "detach") and hasattr(value, "numpy"):  # a torch.Tensor, without importing torch
+        return value.detach().cpu().numpy()
+    if hasattr(value, "shape") and hasattr(value, "dtype"):
+        return value
+    return np.asarray(value)
+
+
 class Module:
     """Attributes that are Parameters or Modules register themselves, in assignment order, so
     `named_parameters()` yields dotted names ('cell.weight_ih') as PyTorch does."""
@@ -106,8 +117,10 @@ class Module:
         return OrderedDict((name, p.data) for name, p in self.named_parameters())
 
     def load_state_dict(self, state, strict=True):
-        """Copy arrays (NumPy, CuPy or Tensors) into the parameters, keeping each one's dtype and
-        backend. With strict, missing or unexpected keys raise; a wrong shape always raises."""
+        """Copy arrays into the parameters, in place (as PyTorch does), keeping each one's dtype
+        and backend. Values may be NumPy or CuPy arrays, Tensors, nested lists, or PyTorch tensors
+        (anything with .detach().cpu().numpy()). With strict, missing or unexpected keys raise; a
+        wrong shape always raises. Everything is checked before anything is written."""
         own = dict(self.named_parameters())
         missing = [k for k in own if k not in state]
         unexpected = [k for k in state if k not in own]
@@ -115,18 +128,20 @@ class Module:
             raise KeyError(
                 f"load_state_dict: missing keys {missing}, unexpected keys {unexpected}"
             )
+        arrays = {}
         for name, value in state.items():
             if name not in own:
                 continue
-            p = own[name]
-            array = value.data if isinstance(value, Tensor) else value
-            if tuple(array.shape) != p.shape:
+            array = _as_array(value)
+            if tuple(array.shape) != own[name].shape:
                 raise ShapeError(
                     f"load_state_dict: '{name}' has shape {tuple(array.shape)} in the state, "
-                    f"{p.shape} in the module"
+                    f"{own[name].shape} in the module"
                 )
-            array = to_backend(array, backend_of(p.data).name) if hasattr(array, "dtype") else np.asarray(array)
-            p.data = array.astype(p.dtype, copy=True)
+            arrays[name] = array
+        for name, array in arrays.items():
+            p = own[name]
+            p.data[...] = to_backend(array, backend_of(p.data).name).astype(p.dtype, copy=False)
         return missing, unexpected
 
     def extra_repr(self):

@@ -68,6 +68,9 @@ def load(module, path, strict=True):
 
 def _read_npz(where):
     """name -> NumPy array, read fully (so the file is closed again), or a SerializationError."""
+    if os.path.isfile(where) and not zipfile.is_zipfile(where) and not _is_npy(where):
+        # np.load would guess "pickled data" and suggest allow_pickle=True, which we never want.
+        raise SerializationError(f"load: {where!r} is not a readable .npz file (it is not a zip archive, which save() writes)")
     try:
         contents = np.load(where, allow_pickle=False)
     except FileNotFoundError:
@@ -84,3 +87,8 @@ def _read_npz(where):
             return {name: contents[name] for name in contents.files}
     except _READ_ERRORS as exc:
         raise SerializationError(f"load: {where!r} has a damaged array inside ({exc})") from exc
+
+
+def _is_npy(where):
+    with open(where, "rb") as f:
+        return f.read(6) == b"\x93NUMPY"
