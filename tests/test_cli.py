@@ -122,6 +122,8 @@ def test_help(command, capsys):
         (["graph"], "the following arguments are required: -o/--output"),
         (["gradflow", "--cells", "rnn,lsmt", "-o", "f.png"], "unknown cell 'lsmt'"),
         (["gradflow", "-o", "f.dot"], "end the file name with one of .png .svg .pdf"),
+        (["graph", "--seed", "-1", "-o", "g.svg"], "--seed: expected an integer from 0 to 2**32 - 1"),
+        (["gradflow", "--seed", "99999999999", "-o", "f.png"], "--seed: expected an integer from 0 to 2**32 - 1"),
         (["dream"], "invalid choice: 'dream'"),
         ([], "the following arguments are required: COMMAND"),
     ],

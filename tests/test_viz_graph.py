@@ -338,3 +338,25 @@ def test_import_needs_neither_graphviz_nor_matplotlib():
         cwd=ROOT, capture_output=True, text=True, timeout=60,
     )
     assert loaded.stdout.split() == ["False", "False"]
+
+
+def test_cell_level_edge_carries_the_gradient_sent_along_it():
+    """h_t of early steps feeds both the next cell and the output stack; the loss uses only the
+    last step, so the edge into the stack carries zero gradient even though h_t's total does not."""
+    lstm = nn.LSTM(2, 3).double()
+    out, _ = lstm(tg.Tensor(np.random.default_rng(0).standard_normal((4, 1, 2))))
+    loss = out[-1].sum()
+    viz.record_gradients(loss)
+    loss.backward()
+    source = viz.draw_graph(loss, level="cell").source
+    into_stack = [line for line in source.splitlines() if "-> stub_" in line or "stack" in line and "->" in line]
+    assert any("|grad| 0.00e+00" in line for line in into_stack), into_stack
+
+
+def test_cell_level_without_time_steps_warns():
+    cell = nn.GRUCell(2, 3)
+    h = None
+    for _ in range(3):
+        h = cell(tg.Tensor([[0.5, -0.5]]), h)
+    with pytest.warns(UserWarning, match="time_step"):
+        viz.draw_graph(h.sum(), level="cell")

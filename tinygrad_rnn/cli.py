@@ -42,6 +42,16 @@ def positive_int(text):
     return value
 
 
+def seed_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value < 2**32:
+        raise argparse.ArgumentTypeError(f"expected an integer from 0 to 2**32 - 1, got {text!r}")
+    return value
+
+
 def cell_kind(text):
     if text not in CELL_KINDS:
         raise argparse.ArgumentTypeError(f"unknown cell {text!r}; choose one of {', '.join(CELL_KINDS)}")
@@ -86,7 +96,7 @@ def build_parser():
     graph.add_argument("--level", choices=("op", "cell"), default="op",
                        help="op: every op; cell: one node per cell step (for long sequences)")
     graph.add_argument("--hidden", type=positive_int, default=4, metavar="H", help="hidden size (default 4)")
-    graph.add_argument("--seed", type=int, default=0, help="seed of the random weights and inputs (default 0)")
+    graph.add_argument("--seed", type=seed_int, default=0, help="seed of the random weights and inputs (default 0)")
     graph.add_argument("-o", "--output", required=True, metavar="FILE", help="file to write: .svg .png .pdf or .dot")
 
     flow = commands.add_parser(
@@ -99,7 +109,7 @@ def build_parser():
                       help="comma-separated cells (default rnn,lstm,gru)")
     flow.add_argument("--steps", type=positive_int, default=50, metavar="T", help="time steps (default 50)")
     flow.add_argument("--hidden", type=positive_int, default=32, metavar="H", help="hidden size (default 32)")
-    flow.add_argument("--seed", type=int, default=0, help="seed of the random weights and inputs (default 0)")
+    flow.add_argument("--seed", type=seed_int, default=0, help="seed of the random weights and inputs (default 0)")
     flow.add_argument("-o", "--output", required=True, metavar="FILE", help="file to write: .png .svg or .pdf")
     return parser
 
@@ -145,6 +155,9 @@ def run_graph(args):
 
     graph = unrolled_graph(args.cell, steps=args.steps, level=args.level, hidden_size=args.hidden, seed=args.seed)
     print(save_graph(graph, args.output))
+    if args.steps > 100 and str(args.output).lower().endswith(".png"):
+        print(f"note: a {args.steps}-step graph is wider than a PNG can show legibly (Graphviz scales it "
+              f"down); render it as .svg, which a browser can zoom", file=sys.stderr)
     return 0
 
 

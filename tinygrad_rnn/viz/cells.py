@@ -55,8 +55,8 @@ def draw_cells(dot, view, carried, show_grad, cluster_by_time):
             nodes.append((node, tensor_label(t, show_grad), style.tensor_node_attrs("output")))
 
     edges = []
-    for tail, head, t in _edges(view, derived, groups):
-        g = tensor_grad_norm(t) if show_grad and t.requires_grad else None
+    for tail, head, t, consumers in _edges(view, derived, groups):
+        g = _edge_grad_norm(t, consumers) if show_grad and t.requires_grad else None
         name = display_name(t, node_step.get(tail) if t._ctx is None else None)
         edges.append((tail, head, g, id(t) in carried and head.startswith("cell"), t, name))
     edges, stubs = split_hubs(edges, node_step, labels.__getitem__)
@@ -84,15 +84,16 @@ def draw_cells(dot, view, carried, show_grad, cluster_by_time):
 
 
 def _edges(view, derived, groups):
-    """(tail, head, tensor) for each tensor made in one group (or a leaf) and used in another,
-    once per using group, then each output from its group. Ends are node ids: 'cell<group>'
+    """(tail, head, tensor, consumers) for each tensor made in one group (or a leaf) and used in
+    another, once per using group (consumers: the (op, input index) pairs of that group that use
+    it), then each output from its group. Ends are node ids: 'cell<group>'
     for groups, 't<number>' for leaves and outputs."""
-    edges, done = [], set()
+    edges, done = [], {}
     for fn in view.ops:
         if id(fn) in derived:
             continue
         head = f"cell{groups[id(fn)]}"
-        for t in fn.inputs:
+        for k, t in enumerate(fn.inputs):
             if t._ctx is not None:
                 if id(t._ctx) in derived:
                     continue  # made from parameters only (W_hh^T, b_ih + b_hh): left out like them
@@ -104,12 +105,25 @@ def _edges(view, derived, groups):
             else:
                 tail = f"t{view.tensor_number[id(t)]}"
             if (id(t), head) not in done:
-                done.add((id(t), head))
-                edges.append((tail, head, t))
+                done[(id(t), head)] = consumers = []
+                edges.append((tail, head, t, consumers))
+            done[(id(t), head)].append((fn, k))
     for t in view.tensors:
         if id(t) in view.outputs and t._ctx is not None and id(t._ctx) not in derived:
-            edges.append((f"cell{groups[id(t._ctx)]}", f"t{view.tensor_number[id(t)]}", t))
+            edges.append((f"cell{groups[id(t._ctx)]}", f"t{view.tensor_number[id(t)]}", t, []))
     return edges
+
+
+def _edge_grad_norm(t, consumers):
+    """The gradient along the edge from `t` into one cell: what that cell's op sent back to `t`,
+    when record_gradients recorded it and a single op of the cell uses `t`. (Norms of several
+    consumers do not add up, so then, as without a record, it is t's whole gradient.)"""
+    if len(consumers) == 1:
+        fn, k = consumers[0]
+        recorded = getattr(fn, "in_grad_norms", None)
+        if recorded is not None:
+            return recorded[k]
+    return tensor_grad_norm(t)
 
 
 def _parameter_ops(view):

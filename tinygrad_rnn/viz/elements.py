@@ -173,7 +173,7 @@ def add_legend(dot, level, with_cec=True):
     if with_cec:
         cec = f'<FONT COLOR="{style.CEC_COLOR}"><B>&#8212;&#8212; cell-state path (CEC)</B></FONT>'
         rows.append(f'<TR><TD BORDER="0">{cec}</TD></TR>')
-    rows.append('<TR><TD BORDER="0">edge width ~ log |gradient|<BR/>thin = vanishing</TD></TR>')
+    rows.append('<TR><TD BORDER="0">edge width ~ log |gradient|<BR/>thin = vanishing<BR/>dashed grey = zero</TD></TR>')
     table = '<TABLE BORDER="0" CELLBORDER="1" CELLSPACING="3" CELLPADDING="3">' + "".join(rows) + "</TABLE>"
     dot.node("legend", f"<{table}>", shape="box", style="rounded", color="#cccccc", fontname=style.FONT,
              fontsize="9")

@@ -14,6 +14,8 @@ they called retain_grad() or record_gradients ran). Op nodes show the op. Edges 
 grows with the log of the gradient norm along it, so a vanishing gradient is a thinning line.
 """
 
+import warnings
+
 from ..autograd import Function
 from . import style
 from .cells import draw_cells
@@ -51,6 +53,13 @@ def draw_graph(*outputs, level="op", show_grad=True, cluster_by_time=True, highl
     _check_choice("rankdir", rankdir, RANKDIRS)
     graphviz = import_graphviz()
     view = TapeView(outputs)
+    if level == "cell" and view.ops and all(fn.step is None for fn in view.ops):
+        warnings.warn(
+            "draw_graph(level='cell'): no op of this graph recorded a time step, so there are no "
+            "per-step cells; run each step inside `with tinygrad_rnn.time_step(t):` "
+            "(the RNN/LSTM/GRU layers do this)",
+            stacklevel=2,
+        )
     cec = find_cec(view) if highlight == "cec" else (set(), set(), set())
     dot = digraph(graphviz, rankdir)
     if level == "op":
