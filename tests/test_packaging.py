@@ -73,3 +73,18 @@ def test_pyproject_declares_numpy_as_the_only_runtime_dependency():
     for needed in ("pytest", "hypothesis", "torch", "graphviz", "matplotlib"):
         assert needed in dev
     assert project["version"] == tinygrad_rnn.__version__
+
+
+def test_allocator_tuning_can_be_turned_off():
+    """reuse_freed_memory steps aside when the user opts out or tuned malloc already."""
+    import os
+    import subprocess
+    import sys
+
+    code = "import tinygrad_rnn.allocator as a; print(a.reuse_freed_memory())"
+    for env_extra, expected in (({"TINYGRAD_RNN_KEEP_MALLOC": "0"}, "False"),
+                                ({"MALLOC_MMAP_THRESHOLD_": "131072"}, "False")):
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("MALLOC_", "TINYGRAD_RNN_"))}
+        env.update(env_extra)
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+        assert out.stdout.strip() == expected

@@ -8,6 +8,7 @@ recurrent networks.
     x.grad
 """
 
+from .allocator import reuse_freed_memory
 from .autograd import current_time_step, is_grad_enabled, no_grad, time_step
 from .backend import default_backend, get_array_module, is_available, set_backend
 from .errors import BackendError, DTypeError, GradcheckError, GraphError, ShapeError
@@ -15,6 +16,8 @@ from .functional import cat, stack
 from .gradients.gradcheck import gradcheck
 from .tensor import Tensor
 from .nn.serialization import load, save
+
+reuse_freed_memory()  # see allocator.py: BPTT frees and reallocates same-size arrays every step
 
 __version__ = "0.1.0"
 
