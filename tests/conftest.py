@@ -17,21 +17,65 @@ from tinygrad_rnn.backend import register_backend
 
 
 class FakeArray(np.ndarray):
-    """A NumPy array under another type, standing in for cupy.ndarray.
+    """A NumPy array under another type, standing in for cupy.ndarray, and as strict as CuPy.
 
-    CuPy never hands back a scalar: reductions and full indexing give 0-d arrays. NumPy does
-    give scalars (np.float64), which would quietly fall back to the 'numpy' backend, so this
-    type keeps every result an array of its own kind, as CuPy does.
+    - CuPy never hands back a scalar: reductions and full indexing give 0-d arrays. NumPy does
+      give scalars (np.float64), which would quietly fall back to the 'numpy' backend, so this
+      type keeps every result an array of its own kind, as CuPy does.
+    - CuPy refuses a numpy.ndarray operand in its ufuncs and functions (TypeError "Unsupported
+      type"): a GPU array is never combined with a host array behind the user's back. This type
+      refuses them too, so code that mixes the two fails in CI and not first on a GPU.
+      Python and NumPy scalars are accepted, as CuPy accepts them.
     """
 
-    def __array_wrap__(self, obj, context=None, return_scalar=False):
-        return np.asarray(obj).view(FakeArray)
+    def __array_ufunc__(self, ufunc, method, *inputs, out=None, **kwargs):
+        # ufunc.at(a, index, values): the index may be a host array; CuPy's indexing (and its
+        # scatter_add) copies NumPy index arrays to the device itself.
+        operands = inputs[:1] + inputs[2:] if method == "at" else inputs
+        _refuse_host_arrays(ufunc.__name__, operands + (out or ()))
+        inputs = tuple(_to_host(x) for x in inputs)
+        if out is not None:
+            kwargs["out"] = tuple(_to_host(x) for x in out)
+        result = getattr(ufunc, method)(*inputs, **kwargs)
+        if out is not None:
+            return out[0] if len(out) == 1 else out
+        return _to_fake(result)
+
+    def __array_function__(self, func, types, args, kwargs):
+        _refuse_host_arrays(func.__name__, args, kwargs)
+        return _to_fake(func(*_to_host(args), **_to_host(kwargs)))
 
     def __getitem__(self, index):
         out = super().__getitem__(index)
         if isinstance(out, FakeArray):
             return out
         return np.asarray(out).view(FakeArray)
+
+
+def _refuse_host_arrays(name, *groups):
+    """Raise as CuPy does when a numpy.ndarray meets a device array in one function."""
+    stack = list(groups)
+    while stack:
+        item = stack.pop()
+        if type(item) is np.ndarray:
+            raise TypeError(f"fake backend ({name}): Unsupported type {type(item)} (CuPy refuses host arrays)")
+        if isinstance(item, (list, tuple)):
+            stack.extend(item)
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+
+
+def _to_host(value):
+    """FakeArrays seen as plain NumPy arrays (inside containers too), to run NumPy's own code."""
+    if isinstance(value, FakeArray):
+        return value.view(np.ndarray)
+    if isinstance(value, tuple):
+        return tuple(_to_host(v) for v in value)
+    if isinstance(value, list):
+        return [_to_host(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _to_host(v) for k, v in value.items()}
+    return value
 
 
 def _to_fake(result):
