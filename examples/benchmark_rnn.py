@@ -4,6 +4,7 @@ and RNN layers next to PyTorch's fused nn.LSTM and an LSTM written as a Python l
     python examples/benchmark_rnn.py                   # all four configs, float32 and float64
     python examples/benchmark_rnn.py --quick           # a short look: float32, 3 repeats
     python examples/benchmark_rnn.py --configs 2,3 --dtypes float32 --repeats 9
+    python examples/benchmark_rnn.py --backend cupy    # on an NVIDIA GPU: CuPy against torch on CUDA
 
 A training step: forward over T steps, then backward of sum(output * G) for a fixed random G
 (a random upstream gradient, so no backward can take a shortcut that only works for sum()).
@@ -17,6 +18,11 @@ make any step 10x slower; there, `OPENBLAS_NUM_THREADS=1 python examples/benchma
 
 Two PyTorch loops: 'torch loop' computes x_t W_ih^T inside every step (as most hand-written loops
 do); 'torch loop+h' hoists it out like tinygrad_rnn's layers do.
+
+With --backend cupy, tinygrad_rnn runs on CuPy and PyTorch on CUDA ('torch fused' is then cuDNN's
+LSTM). GPU kernels run asynchronously, so each timed step ends by waiting for the GPU (CuPy's and
+torch's queues both), and the wall clock is used. On a GPU these small layers are bound by the cost
+of launching kernels from Python, so expect the loops (ours and torch's) far behind cuDNN.
 """
 
 import argparse
@@ -31,6 +37,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 import tinygrad_rnn as tg  # noqa: E402
 from tinygrad_rnn import nn  # noqa: E402
+from tinygrad_rnn.backend import get_backend, to_backend  # noqa: E402
+from tinygrad_rnn.errors import BackendError  # noqa: E402
 
 # (T, B, I, H): the configurations of shared/REFERENCE.md
 CONFIGS = [(50, 32, 32, 128), (100, 64, 64, 256), (35, 20, 128, 512), (1000, 8, 8, 64)]
@@ -63,12 +71,13 @@ def blas_threads():
 # The implementations. Each `make_*` returns a function that runs one training step.
 
 
-def make_ours(kind, config, dtype, rng):
+def make_ours(kind, config, dtype, rng, backend):
     T, B, I, H = config
     layer_class = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}[kind]
-    layer = layer_class(I, H, dtype=dtype)
-    x = tg.Tensor(rng.standard_normal((T, B, I)).astype(dtype), requires_grad=True)
-    upstream = rng.standard_normal((T, B, H)).astype(dtype)
+    layer = layer_class(I, H, dtype=dtype, backend=backend)
+    x = tg.Tensor(rng.standard_normal((T, B, I)).astype(dtype), requires_grad=True, backend=backend)
+    # Already on the layer's backend, so no step pays for a host-to-device copy of it.
+    upstream = to_backend(rng.standard_normal((T, B, H)).astype(dtype), backend)
 
     def step():
         layer.zero_grad()
@@ -79,14 +88,19 @@ def make_ours(kind, config, dtype, rng):
     return step
 
 
-def make_torch_fused(config, dtype, rng):
+def torch_device(backend):
+    return "cuda" if backend == "cupy" else "cpu"
+
+
+def make_torch_fused(config, dtype, rng, backend):
     import torch
 
     T, B, I, H = config
+    device = torch_device(backend)
     torch_dtype = torch.float32 if dtype == np.float32 else torch.float64
-    lstm = torch.nn.LSTM(I, H).to(torch_dtype)
-    x = torch.tensor(rng.standard_normal((T, B, I)).astype(dtype), requires_grad=True)
-    upstream = torch.tensor(rng.standard_normal((T, B, H)).astype(dtype))
+    lstm = torch.nn.LSTM(I, H).to(device=device, dtype=torch_dtype)
+    x = torch.tensor(rng.standard_normal((T, B, I)).astype(dtype), device=device, requires_grad=True)
+    upstream = torch.tensor(rng.standard_normal((T, B, H)).astype(dtype), device=device)
 
     def step():
         lstm.zero_grad(set_to_none=True)
@@ -97,27 +111,28 @@ def make_torch_fused(config, dtype, rng):
     return step
 
 
-def make_torch_loop(config, dtype, rng, hoisted):
+def make_torch_loop(config, dtype, rng, backend, hoisted):
     """The LSTM equations as a Python loop of torch ops (what one writes without nn.LSTM)."""
     import torch
 
     T, B, I, H = config
+    device = torch_device(backend)
     torch_dtype = torch.float32 if dtype == np.float32 else torch.float64
     bound = 1 / np.sqrt(H)
 
     def param(*shape):
-        return torch.tensor(rng.uniform(-bound, bound, shape).astype(dtype), requires_grad=True)
+        return torch.tensor(rng.uniform(-bound, bound, shape).astype(dtype), device=device, requires_grad=True)
 
     w_ih, w_hh, b_ih, b_hh = param(4 * H, I), param(4 * H, H), param(4 * H), param(4 * H)
     params = [w_ih, w_hh, b_ih, b_hh]
-    x = torch.tensor(rng.standard_normal((T, B, I)).astype(dtype), requires_grad=True)
-    upstream = torch.tensor(rng.standard_normal((T, B, H)).astype(dtype))
+    x = torch.tensor(rng.standard_normal((T, B, I)).astype(dtype), device=device, requires_grad=True)
+    upstream = torch.tensor(rng.standard_normal((T, B, H)).astype(dtype), device=device)
 
     def step():
         for p in params + [x]:
             p.grad = None
-        h = torch.zeros(B, H, dtype=torch_dtype)
-        c = torch.zeros(B, H, dtype=torch_dtype)
+        h = torch.zeros(B, H, dtype=torch_dtype, device=device)
+        c = torch.zeros(B, H, dtype=torch_dtype, device=device)
         if hoisted:
             x_proj = (x @ w_ih.T + (b_ih + b_hh)).unbind(0)
         outputs = []
@@ -138,29 +153,49 @@ def make_torch_loop(config, dtype, rng, hoisted):
 
 IMPLEMENTATIONS = {
     # name: (what it is, builder)
-    "tg LSTM": ("tinygrad_rnn nn.LSTM", lambda c, d, r: make_ours("lstm", c, d, r)),
-    "tg GRU": ("tinygrad_rnn nn.GRU", lambda c, d, r: make_ours("gru", c, d, r)),
-    "tg RNN": ("tinygrad_rnn nn.RNN", lambda c, d, r: make_ours("rnn", c, d, r)),
-    "torch fused": ("torch.nn.LSTM (one fused op per layer)", make_torch_fused),
+    "tg LSTM": ("tinygrad_rnn nn.LSTM", lambda c, d, r, b: make_ours("lstm", c, d, r, b)),
+    "tg GRU": ("tinygrad_rnn nn.GRU", lambda c, d, r, b: make_ours("gru", c, d, r, b)),
+    "tg RNN": ("tinygrad_rnn nn.RNN", lambda c, d, r, b: make_ours("rnn", c, d, r, b)),
+    "torch fused": ("torch.nn.LSTM (one fused op per layer; cuDNN on a GPU)", make_torch_fused),
     "torch loop": (
         "LSTM as a loop of torch ops, x_t W_ih^T in every step",
-        lambda c, d, r: make_torch_loop(c, d, r, False),
+        lambda c, d, r, b: make_torch_loop(c, d, r, b, False),
     ),
-    "torch loop+h": ("the same loop, x W_ih^T hoisted out of it", lambda c, d, r: make_torch_loop(c, d, r, True)),
+    "torch loop+h": (
+        "the same loop, x W_ih^T hoisted out of it",
+        lambda c, d, r, b: make_torch_loop(c, d, r, b, True),
+    ),
 }
 
 
-def time_config(config, dtype, repeats, warmup, names, clock=time.perf_counter):
+def gpu_synchronizer(backend):
+    """A function that waits until the GPU has run every queued kernel (a no-op on the CPU)."""
+    if backend != "cupy":
+        return lambda: None
+    import cupy
+    import torch
+
+    def synchronize():
+        cupy.cuda.Device().synchronize()
+        torch.cuda.synchronize()
+
+    return synchronize
+
+
+def time_config(config, dtype, repeats, warmup, names, clock=time.perf_counter, backend="numpy"):
     rng = np.random.default_rng(0)
-    steps = {name: IMPLEMENTATIONS[name][1](config, dtype, rng) for name in names}
+    steps = {name: IMPLEMENTATIONS[name][1](config, dtype, rng, backend) for name in names}
+    synchronize = gpu_synchronizer(backend)
     for _ in range(warmup):
         for name in names:
             steps[name]()
+    synchronize()
     times = {name: [] for name in names}
     for _ in range(repeats):
         for name in names:  # interleaved: a slow patch of the machine hits every implementation
             start = clock()
             steps[name]()
+            synchronize()
             times[name].append((clock() - start) * 1e3)
     return {name: statistics.median(ts) for name, ts in times.items()}
 
@@ -185,7 +220,19 @@ def parse_args(argv):
         "but it also counts threads that spin while waiting (use with OPENBLAS_NUM_THREADS=1)",
     )
     parser.add_argument("--impls", default=",".join(IMPLEMENTATIONS), help="comma-separated implementation names")
+    parser.add_argument(
+        "--backend", choices=["numpy", "cupy"], default="numpy",
+        help="numpy: CPU (default); cupy: tinygrad_rnn on CuPy and torch on CUDA (needs an NVIDIA GPU)",
+    )
     args = parser.parse_args(argv)
+    if args.backend == "cupy":
+        if args.clock == "cpu":
+            parser.error("--backend cupy times the GPU, which the CPU clock does not see; use --clock wall")
+        try:
+            get_backend("cupy")
+        except BackendError as exc:
+            parser.error(str(exc))  # says whether CuPy or the GPU is what is missing
+        args.warmup = max(args.warmup, 3)  # CuPy compiles each kernel on first use, cuDNN picks algorithms
     try:
         args.configs = [CONFIGS[int(k) - 1] for k in args.configs.split(",")]
     except (ValueError, IndexError):
@@ -211,11 +258,20 @@ def main(argv=None):
     args = parse_args(argv)
     import torch
 
-    threads, source = blas_threads()
-    torch.set_num_threads(threads)
-    print(f"NumPy {np.__version__} BLAS threads: {threads} ({source}); torch {torch.__version__} set to "
-          f"{torch.get_num_threads()} threads to match. Median of {args.repeats} interleaved steps, "
-          f"ms per step ({args.clock} clock).")
+    if args.backend == "cupy":
+        import cupy
+
+        name = cupy.cuda.runtime.getDeviceProperties(0)["name"]
+        name = name.decode() if isinstance(name, bytes) else name
+        print(f"GPU: {name}; CuPy {cupy.__version__}, torch {torch.__version__} (CUDA "
+              f"{torch.version.cuda}). Median of {args.repeats} interleaved steps, ms per step (wall clock, "
+              f"each step waits for the GPU to finish).")
+    else:
+        threads, source = blas_threads()
+        torch.set_num_threads(threads)
+        print(f"NumPy {np.__version__} BLAS threads: {threads} ({source}); torch {torch.__version__} set to "
+              f"{torch.get_num_threads()} threads to match. Median of {args.repeats} interleaved steps, "
+              f"ms per step ({args.clock} clock).")
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
     if load > 0.5:
         print(f"note: load average {load:.1f} on {os.cpu_count()} cores: other processes share the CPU, so "
@@ -230,7 +286,7 @@ def main(argv=None):
         for dtype_name in args.dtypes:
             dtype = np.dtype(dtype_name).type
             clock = time.process_time if args.clock == "cpu" else time.perf_counter
-            ms = time_config(config, dtype, args.repeats, args.warmup, names, clock)
+            ms = time_config(config, dtype, args.repeats, args.warmup, names, clock, args.backend)
             T, B, I, H = config
             line = f"{f'T={T} B={B} I={I} H={H}':<22} {dtype_name:<8}" + "".join(f"{ms[n]:>13.1f}" for n in names)
             if "tg LSTM" in names:
