@@ -2,10 +2,16 @@
 
 Every op result remembers the `Function` that made it (`tensor._ctx`); the node remembers its
 input tensors and whatever its backward needs. `backward` walks these nodes from the output back
-to the leaves in reverse topological order, found with Kahn's algorithm (counting each node's
-consumers), so the walk is iterative and linear in the graph's size: a 10,000-step BPTT graph is
-no harder than a 10-step one.
+to the leaves in reverse topological order, so the walk is iterative and linear in the graph's
+size (plus one sort): a 10,000-step BPTT graph is no harder than a 10-step one.
+
+The order comes from a sequence number each node gets when it is recorded. A node's inputs were
+made before it, so they carry smaller numbers: visiting the reachable nodes from the highest
+number down reaches every node after all the nodes that consume its outputs.
 """
+
+import itertools
+from operator import attrgetter
 
 import numpy as np
 
@@ -14,6 +20,8 @@ from .errors import BackendError, DTypeError, GraphError, ShapeError, fmt_shapes
 
 _grad_enabled = [True]
 _time_step = [None]
+_sequence = itertools.count(1)  # numbers the recorded nodes in the order they were made
+_RELEASED = ("released",)  # what `saved` holds once backward has freed a node's arrays
 Tensor = None  # tensor.py puts its class here; the hot path avoids a per-call import
 
 
@@ -82,11 +90,11 @@ class Function:
 
     # Set by `apply` when the result is recorded:
     inputs = ()
-    needs_input_grad = ()
-    saved = None
-    out_grads = None  # gradients of the outputs, gathered during the walk
-    summed = None  # indices of out_grads that hold the walk's own sums (safe to add into)
-    released = False
+    # Ops of several inputs get one flag per input; a one-input op is recorded only when its
+    # input wants a gradient, so the default says just that.
+    needs_input_grad = (True,)
+    saved = None  # what backward needs; _RELEASED once a backward has freed it
+    seq = 0  # the order of recording (see the module docstring)
     step = None  # the time step the op ran in (see time_step)
     watched = None  # non-leaf outputs with hooks or retain_grad, by output index
 
@@ -102,13 +110,16 @@ class Function:
         fn = cls.__new__(cls)
         if params:
             fn.__dict__.update(params)
-        if len(inputs) == 1:  # the common case, without building a list of arrays
-            arrays = (inputs[0].data,)
-        else:
-            arrays = [t.data for t in inputs]
-            _check_inputs(cls, inputs, arrays[0])
         try:
-            out = fn.forward(*arrays)
+            if len(inputs) == 1:  # the common case, without building lists
+                out = fn.forward(inputs[0].data)
+                wanted = inputs[0].requires_grad
+            else:
+                arrays = [t.data for t in inputs]
+                _check_inputs(cls, inputs, arrays[0])
+                out = fn.forward(*arrays)
+                needs = tuple([t.requires_grad for t in inputs])
+                wanted = True in needs
         except (ShapeError, DTypeError):
             raise
         except (ValueError, IndexError, TypeError) as exc:
@@ -116,17 +127,18 @@ class Function:
             raise ShapeError(
                 f"{cls.name}: cannot apply to input shapes {fmt_shapes(*(t.data for t in inputs))}: {exc}"
             ) from exc
-        record = False
-        if _grad_enabled[0]:
-            needs = tuple([t.requires_grad for t in inputs])
-            record = True in needs
-            if record:
-                fn.inputs = inputs
+        if not (wanted and _grad_enabled[0]):
+            fn = None
+        else:
+            fn.inputs = inputs
+            fn.seq = next(_sequence)
+            if len(inputs) > 1:
                 fn.needs_input_grad = needs
+            if _time_step[0] is not None:
                 fn.step = _time_step[0]
         if cls.n_outputs == 1:
-            return _wrap(out, fn if record else None, 0)
-        return tuple(_wrap(o, fn if record else None, i) for i, o in enumerate(out))
+            return _wrap(out, fn, 0)
+        return tuple([_wrap(o, fn, i) for i, o in enumerate(out)])
 
     def __repr__(self):
         return f"<{self.name}>"
@@ -154,7 +166,7 @@ def _check_inputs(cls, inputs, first):
 
 def _wrap(array, ctx, index):
     """The Tensor for one op result; grad, name, hooks keep their class-level defaults."""
-    if isinstance(array, np.generic):
+    if type(array) is not np.ndarray and isinstance(array, np.generic):
         # NumPy ufuncs turn 0-d arrays into NumPy scalars; a Tensor always holds an array.
         array = np.asarray(array)
     out = Tensor.__new__(Tensor)
@@ -177,107 +189,106 @@ def run_backward(roots, root_grads, retain_graph=False):
     Leaves accumulate into `.grad`; hooks run once per tensor with its complete gradient;
     the nodes' saved arrays are released afterwards unless `retain_graph`.
     """
-    nodes = _nodes_in_order_of_readiness(roots)
-    # Seed the output gradients of the roots' nodes; leaf roots get theirs directly.
+    nodes = _nodes_latest_first(roots)
+    pending = _PendingGrads()
     leaf_grads = {}
     for root, grad in zip(roots, root_grads):
         if root._ctx is None:
             _accumulate_leaf(leaf_grads, root, grad)
         else:
-            _add_output_grad(root._ctx, root._index, grad)
+            pending.add(root._ctx, root._index, grad)
 
     for fn in nodes:
-        if fn.released:
+        if fn.saved is _RELEASED:
             raise GraphError(
                 f"backward through the graph a second time: the saved arrays of '{fn.name}' were "
                 f"released by the first backward; pass retain_graph=True to the first call"
             )
-        grads_out = fn.out_grads
-        fn.out_grads = fn.summed = None
+        grads_out = pending.pop(fn, None)
         if grads_out is None:  # nothing flowed into this node (every consumer gave None)
             continue
-        if fn.watched is not None:
-            grads_out = _run_tensor_hooks(fn, grads_out)
         if fn.n_outputs == 1:
-            grads_in = fn.backward(grads_out[0])
+            if fn.watched is not None:
+                grads_out = _run_tensor_hooks(fn, [grads_out])[0]
+            grads_in = fn.backward(grads_out)
         else:
+            if fn.watched is not None:
+                grads_out = _run_tensor_hooks(fn, grads_out)
             grads_in = fn.backward(*grads_out)
         if not retain_graph:
-            fn.released = True
-            fn.saved = None
+            fn.saved = _RELEASED
         for t, g in zip(fn.inputs, grads_in):
             if g is None or not t.requires_grad:
                 continue
             parent = t._ctx
             if parent is None:
                 _accumulate_leaf(leaf_grads, t, g)
-            elif parent.out_grads is None and parent.n_outputs == 1:
-                parent.out_grads = [g]  # the first gradient into a one-output node (most edges)
+            elif parent.n_outputs == 1 and parent not in pending:
+                pending[parent] = g  # the first gradient into a one-output node (most edges)
             else:
-                _add_output_grad(parent, t._index, g)
+                pending.add(parent, t._index, g)
 
     for t, g, _ in leaf_grads.values():
         _store_leaf_grad(t, g)
 
 
-def _nodes_in_order_of_readiness(roots):
+_by_sequence = attrgetter("seq")
+
+
+def _nodes_latest_first(roots):
     """The nodes reachable from `roots`, each after every node that consumes its outputs."""
-    consumers = {}  # node -> number of edges into it from nodes in this graph
     stack = [r._ctx for r in roots if r._ctx is not None]
-    for fn in stack:
-        consumers.setdefault(fn, 0)
     seen = set(stack)
     while stack:
-        fn = stack.pop()
-        for t in fn.inputs:
+        for t in stack.pop().inputs:
             parent = t._ctx
-            if parent is None or not t.requires_grad:
-                continue
-            consumers[parent] = consumers.get(parent, 0) + 1
-            if parent not in seen:
+            if parent is not None and parent not in seen and t.requires_grad:
                 seen.add(parent)
                 stack.append(parent)
-    ready = [fn for fn in seen if consumers[fn] == 0]
-    order = []
-    while ready:
-        fn = ready.pop()
-        order.append(fn)
-        for t in fn.inputs:
-            parent = t._ctx
-            if parent is None or not t.requires_grad:
-                continue
-            consumers[parent] -= 1
-            if consumers[parent] == 0:
-                ready.append(parent)
-    return order
+    return sorted(seen, key=_by_sequence, reverse=True)
 
 
-def _add_output_grad(fn, index, grad):
-    """Gather the gradient of output `index` of `fn` from one more consumer.
+class _PendingGrads(dict):
+    """The gradients gathered for each node's outputs during one walk: node -> the gradient of
+    its output, or for a node of several outputs a list of one gradient (or None) per output.
 
-    The first gradient is stored as given: it may be shared (add hands one array to both of
-    its inputs) or a read-only broadcast view, so it is never written to. From the second on,
-    the sum is an array the walk allocated itself (`fn.summed` lists those outputs) and further
+    The first gradient of an output is kept as given: it may be shared (add hands one array to
+    both of its inputs) or a read-only broadcast view, so it is never written to. From the second
+    on, the sum is an array the walk allocated itself (`owned` lists those outputs) and further
     gradients are added into it in place: a weight used at every time step then costs one
     allocation per backward instead of one per step.
     """
-    grads = fn.out_grads
-    if grads is None:
-        grads = fn.out_grads = [None] * fn.n_outputs
-    current = grads[index]
-    if current is None:
-        grads[index] = grad
-    elif fn.summed is not None and index in fn.summed:
-        current += grad
-    else:
-        grads[index] = current + grad
-        if fn.summed is None:
-            fn.summed = set()
-        fn.summed.add(index)
+
+    def __init__(self):
+        super().__init__()
+        self.owned = set()  # node, or (node, output index) for nodes of several outputs
+
+    def add(self, fn, index, grad):
+        if fn.n_outputs == 1:
+            current = self.get(fn)
+            if current is None:
+                self[fn] = grad
+            elif fn in self.owned:
+                current += grad
+            else:
+                self[fn] = current + grad
+                self.owned.add(fn)
+            return
+        grads = self.get(fn)
+        if grads is None:
+            grads = self[fn] = [None] * fn.n_outputs
+        current = grads[index]
+        if current is None:
+            grads[index] = grad
+        elif (fn, index) in self.owned:
+            current += grad
+        else:
+            grads[index] = current + grad
+            self.owned.add((fn, index))
 
 
 def _accumulate_leaf(leaf_grads, t, grad):
-    """Gather a leaf's gradient; in place once the walk owns the sum (see _add_output_grad)."""
+    """Gather a leaf's gradient; in place once the walk owns the sum (see _PendingGrads)."""
     entry = leaf_grads.get(id(t))
     if entry is None:
         leaf_grads[id(t)] = [t, grad, False]
