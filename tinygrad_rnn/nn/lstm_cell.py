@@ -154,6 +154,8 @@ class LSTMCell(RecurrentCell):
         return h_t, c_t
 
     def _step_variant(self, x_proj, state, weights):
+        """One step of the 1997 cell or one of Greff et al.'s: the equations of the class docstring,
+        one per line. A gate the variant does not have is None: it is fixed at 1."""
         h, c = state[0], state[1]
         a = dict(zip(self.gate_names, (x_proj + h @ weights.hh).split(self.hidden_size, axis=-1)))
         if self.gate_recurrence:
@@ -162,44 +164,36 @@ class LSTMCell(RecurrentCell):
             for gate, r in zip(self.sigmoid_gates, recurrent):
                 a[gate] = a[gate] + r
 
-        i_t = None  # NIG: i_t = 1
-        if self.input_gate:
-            if self.peepholes:
-                a["i"] = a["i"] + self.peephole_i * c
-            i_t = named(a["i"].sigmoid(), "i_t")
-
-        f_t = None  # 1997 and NFG: f_t = 1
-        if self.forget_gate == "learned":
-            if self.peepholes:
-                a["f"] = a["f"] + self.peephole_f * c
-            f_t = named(a["f"].sigmoid(), "f_t")
-        elif self.forget_gate == "coupled":
+        i_t = self._gate("i", a, c)  # None for NIG
+        if self.forget_gate == "coupled":
             f_t = named(1 - i_t, "f_t")  # CIFG: the cell forgets exactly as much as it writes
-
+        else:
+            f_t = self._gate("f", a, c)  # None for 1997 and NFG
         g_t = named(a["g"].tanh() if self.input_activation == "tanh" else a["g"], "g_t")
         ig_t = g_t if i_t is None else named(i_t * g_t, "ig_t")
-
         if f_t is None:
             c_t = named(c + ig_t, "c_t")  # the constant error carousel: self-weight 1
         else:
             fc_t = named(f_t * c, "fc_t")
             c_t = named(fc_t + ig_t, "c_t")
-
         squashed = c_t.tanh() if self.output_activation == "tanh" else c_t
-        if self.output_gate:
-            if self.peepholes:
-                a["o"] = a["o"] + self.peephole_o * c_t  # the output gate peeks at the NEW c_t
-            o_t = named(a["o"].sigmoid(), "o_t")
-            h_t = named(o_t * squashed, "h_t")
-        else:
-            o_t = None
-            h_t = named(squashed, "h_t")  # NOG: o_t = 1
+        o_t = self._gate("o", a, c_t)  # None for NOG; its peephole sees the NEW c_t
+        h_t = named(squashed if o_t is None else o_t * squashed, "h_t")
 
         if self.gate_recurrence:
             gates_t = {"i": i_t, "f": f_t, "o": o_t}
             a_t = named(cat([gates_t[g] for g in self.sigmoid_gates], axis=-1), "a_t")
             return h_t, c_t, a_t
         return h_t, c_t
+
+    def _gate(self, gate, a, c):
+        """gate_t = sigmoid(a_gate + p_gate * c), the peephole term only in variants with peepholes;
+        None when the variant has no such gate."""
+        if gate not in self.gate_names:
+            return None
+        peephole = getattr(self, f"peephole_{gate}")
+        pre_activation = a[gate] if peephole is None else a[gate] + peephole * c
+        return named(pre_activation.sigmoid(), f"{gate}_t")
 
     # ------------------------------------------------------------------------------------------
 
