@@ -5,24 +5,34 @@ same computation written by hand in NumPy.
     backward:  g_n = dL/dy_n;  g_{k-1} = g_k * (1 - y_k^2)                 (down to dL/dx)
 
 The tape does exactly this arithmetic plus its bookkeeping (one node per op, the backward walk,
-storing x.grad), so the ratio of the two times is the tape's overhead. The two implementations are
-interleaved: each repeat runs both, one right after the other, so both see the same machine. The
-table gives the median time of each and, as the ratio, the median over repeats of tape / NumPy
-within a repeat (on a shared machine the speed drifts over a run; a ratio taken within one repeat
+storing x.grad), so the ratio of the two times is the tape's overhead. The implementations are
+interleaved: each repeat runs all of them, one right after another, so all see the same machine.
+The table gives the median time of each and, as the ratios, the median over repeats of tape / NumPy
+(and bare / NumPy) within a repeat (on a shared machine the speed drifts over a run; a ratio taken within one repeat
 cancels that drift, a ratio of two medians need not). By default the clock is this process's CPU
 time, which other processes on a shared machine do not inflate; --clock wall measures wall time.
 Goals: <= 1.3x at 32x128 (small arrays: bookkeeping shows) and <= 1.1x at
 64x1024 (large arrays: arithmetic dominates).
 
+A third column, 'bare', is the floor of this design: the same Function-object-per-op tape,
+running the same Tanh op, reduced to what a tanh chain needs (an op object, a result object, a
+walk in reverse recording order) without what tinygrad_rnn's tape also does for every op
+(error checks, time-step tags, hooks, released-graph checks, several outputs,
+gradient accumulation). tape/bare is the cost of those features; bare/numpy is the cost of
+having a tape at all.
+
     python examples/benchmark_tape.py --repeats 30
 """
 
 import argparse
+import itertools
 import time
+from operator import attrgetter
 
 import numpy as np
 
 import tinygrad_rnn as tg
+from tinygrad_rnn.ops.activation import Tanh
 
 CASES = [((32, 128), 1.3), ((64, 1024), 1.1)]  # (shape, goal for tape time / NumPy time)
 
@@ -50,6 +60,44 @@ def numpy_chain(x_array, grad_array, steps):
     return g
 
 
+class _BareTensor:
+    creator = None
+
+    def __init__(self, data):
+        self.data = data
+
+
+_bare_order = itertools.count()
+
+
+def _bare_tanh(x):
+    op = Tanh.__new__(Tanh)  # tinygrad_rnn's own op, so both tapes run the same forward and backward
+    op.inputs = (x,)
+    op.number = next(_bare_order)
+    out = _BareTensor(op.forward(x.data))
+    out.creator = op
+    return out
+
+
+def bare_chain(x_array, grad_array, steps):
+    """The chain on the bare tape (see the module docstring); returns dL/dx."""
+    x = _BareTensor(x_array)
+    h = x
+    for _ in range(steps):
+        h = _bare_tanh(h)
+    stack, seen = [h.creator], {h.creator}
+    while stack:
+        for t in stack.pop().inputs:
+            if t.creator is not None and t.creator not in seen:
+                seen.add(t.creator)
+                stack.append(t.creator)
+    pending = {h.creator: grad_array}
+    for op in sorted(seen, key=attrgetter("number"), reverse=True):
+        for t, g in zip(op.inputs, op.backward(pending.pop(op))):
+            pending[t.creator if t.creator is not None else t] = g
+    return pending[x]
+
+
 CLOCKS = {"cpu": time.process_time, "wall": time.perf_counter}
 
 
@@ -62,23 +110,24 @@ def time_once(clock, fn, *args):
 def measure(shape, steps, repeats, rng, clock):
     x = rng.standard_normal(shape).astype(np.float32)
     grad = rng.standard_normal(shape).astype(np.float32)
-    # Both must compute the same thing, or the comparison means nothing.
-    np.testing.assert_allclose(tape_chain(x, grad, steps), numpy_chain(x, grad, steps), rtol=1e-5, atol=1e-6)
+    chains = {"tape": tape_chain, "bare": bare_chain, "numpy": numpy_chain}
+    # All must compute the same thing, or the comparison means nothing.
+    for name in ("tape", "bare"):
+        np.testing.assert_allclose(chains[name](x, grad, steps), numpy_chain(x, grad, steps), rtol=1e-5, atol=1e-6)
     for _ in range(2):  # warm up caches and the allocator
-        tape_chain(x, grad, steps)
-        numpy_chain(x, grad, steps)
-    tape_times, numpy_times = [], []
+        for chain in chains.values():
+            chain(x, grad, steps)
+    times = {name: [] for name in chains}
+    names = list(chains)
     for r in range(repeats):
-        # Alternate which goes first, so neither always runs on a warmer cache.
-        if r % 2 == 0:
-            tape_times.append(time_once(clock, tape_chain, x, grad, steps))
-            numpy_times.append(time_once(clock, numpy_chain, x, grad, steps))
-        else:
-            numpy_times.append(time_once(clock, numpy_chain, x, grad, steps))
-            tape_times.append(time_once(clock, tape_chain, x, grad, steps))
-    tape_times, numpy_times = np.array(tape_times), np.array(numpy_times)
-    ratio = float(np.median(tape_times / numpy_times))
-    return float(np.median(tape_times)) * 1e3, float(np.median(numpy_times)) * 1e3, ratio
+        # Rotate which goes first, so none always runs on a warmer cache.
+        for name in names[r % 3:] + names[:r % 3]:
+            times[name].append(time_once(clock, chains[name], x, grad, steps))
+    times = {name: np.array(ts) for name, ts in times.items()}
+    ms = {name: float(np.median(ts)) * 1e3 for name, ts in times.items()}
+    ratio = float(np.median(times["tape"] / times["numpy"]))
+    bare_ratio = float(np.median(times["bare"] / times["numpy"]))
+    return ms, ratio, bare_ratio
 
 
 def main(argv=None):
@@ -95,14 +144,16 @@ def main(argv=None):
     rng = np.random.default_rng(args.seed)
     print(f"chain of {args.steps} tanh ops, forward + backward, float32, median of {args.repeats} interleaved runs, "
           f"{args.clock} clock")
-    print(f"{'shape':>10}  {'tape ms':>9}  {'numpy ms':>9}  {'ratio':>6}  {'goal':>6}  result")
+    print(f"{'shape':>10}  {'tape ms':>9}  {'bare ms':>9}  {'numpy ms':>9}  {'tape/np':>8}  {'bare/np':>8}  "
+          f"{'goal':>6}  result")
     ratios = []
     for shape, goal in CASES:
-        tape_ms, numpy_ms, ratio = measure(shape, args.steps, args.repeats, rng, CLOCKS[args.clock])
+        ms, ratio, bare_ratio = measure(shape, args.steps, args.repeats, rng, CLOCKS[args.clock])
         ratios.append(ratio)
         verdict = "ok" if ratio <= goal else "over goal"
         label = f"{shape[0]}x{shape[1]}"
-        print(f"{label:>10}  {tape_ms:9.3f}  {numpy_ms:9.3f}  {ratio:5.2f}x  {goal:5.2f}x  {verdict}")
+        print(f"{label:>10}  {ms['tape']:9.3f}  {ms['bare']:9.3f}  {ms['numpy']:9.3f}  {ratio:7.2f}x  "
+              f"{bare_ratio:7.2f}x  {goal:5.2f}x  {verdict}")
     print("ratios: " + ", ".join(f"{shape[0]}x{shape[1]} {r:.2f}x" for (shape, _), r in zip(CASES, ratios)))
 
 

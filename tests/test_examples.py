@@ -53,3 +53,35 @@ def test_example_bad_argument_is_one_clear_line():
                             capture_output=True, text=True)
     assert result.returncode == 2
     assert "unknown ['tcn']" in result.stderr and "Traceback" not in result.stderr
+
+
+# The benchmark scripts print timings; these runs only check that they still run and print their
+# tables (what they measure is read by people, never asserted: see the brief's rule on speed).
+
+def _run_example(*args):
+    return subprocess.run([sys.executable, *map(str, args)], capture_output=True, text=True, timeout=300)
+
+
+def test_benchmark_tape_runs_and_prints_its_table():
+    result = _run_example(EXAMPLES / "benchmark_tape.py", "--repeats", "1", "--steps", "3")
+    assert result.returncode == 0, result.stderr
+    assert "tape/np" in result.stdout and "bare/np" in result.stdout and "64x1024" in result.stdout
+
+
+def test_benchmark_rnn_runs_and_prints_its_table():
+    result = _run_example(EXAMPLES / "benchmark_rnn.py", "--configs", "1", "--dtypes", "float32", "--repeats", "1",
+                          "--warmup", "0", "--impls", "tg LSTM,tg GRU,tg RNN,torch loop")
+    assert result.returncode == 0, result.stderr
+    assert "T=50 B=32 I=32 H=128" in result.stdout and "tg LSTM/loop" in result.stdout
+
+
+def test_benchmark_rnn_on_the_gpu_runs_there_or_says_what_is_missing():
+    from conftest import CUPY_AVAILABLE
+
+    result = _run_example(EXAMPLES / "benchmark_rnn.py", "--backend", "cupy", "--configs", "1", "--repeats", "1")
+    if CUPY_AVAILABLE:
+        assert result.returncode == 0, result.stderr
+        assert "GPU:" in result.stdout
+    else:
+        assert result.returncode == 2
+        assert "backend 'cupy' was requested" in result.stderr and "Traceback" not in result.stderr
