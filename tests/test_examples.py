@@ -53,6 +53,10 @@ def test_example_bad_argument_is_one_clear_line():
                             capture_output=True, text=True)
     assert result.returncode == 2
     assert "unknown ['tcn']" in result.stderr and "Traceback" not in result.stderr
+    result = subprocess.run([sys.executable, str(EXAMPLES / "adding_problem.py"), "--forget-bias", "1,high"],
+                            capture_output=True, text=True)
+    assert result.returncode == 2
+    assert "--forget-bias must be numbers" in result.stderr and "Traceback" not in result.stderr
 
 
 # The benchmark scripts print timings; these runs only check that they still run and print their
