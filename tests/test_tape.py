@@ -420,6 +420,22 @@ def test_deep_graph_with_reuse_at_every_step():
     np.testing.assert_allclose(x.grad.numpy(), [1.0])
 
 
+def test_a_0d_tensor_used_many_times_gets_every_gradient():
+    """NumPy sums 0-d arrays into scalars; the walk must still add the third and later gradients
+    (it once lost them: 18 instead of 26 here)."""
+    x = leaf(2.0)
+    s = x * 1.0  # a 0-d intermediate with four consumers
+    y = s * 3.0 + s * 5.0 + s * 7.0 + s * 11.0
+    y.backward()
+    np.testing.assert_allclose(x.grad.numpy(), 26.0)
+    v = leaf([1.0, 2.0, 3.0])
+    total = v.sum()  # 0-d, used by five products
+    z = total * total * total + total * 2.0 + total
+    z.backward()
+    np.testing.assert_allclose(v.grad.numpy(), [3 * 6.0**2 + 3.0] * 3)
+    assert tg.gradcheck(lambda u: (lambda t: t * t * t + t * 2.0 + t)(u.sum()), [leaf([0.5, -1.0, 2.0])])
+
+
 def test_nodes_in_order_puts_consumers_first():
     x = leaf([1.0])
     a = x.tanh()

@@ -271,7 +271,7 @@ class _PendingGrads(dict):
             elif fn in self.owned:
                 current += grad
             else:
-                self[fn] = current + grad
+                self[fn] = _new_sum(current, grad)
                 self.owned.add(fn)
             return
         grads = self.get(fn)
@@ -283,7 +283,7 @@ class _PendingGrads(dict):
         elif (fn, index) in self.owned:
             current += grad
         else:
-            grads[index] = current + grad
+            grads[index] = _new_sum(current, grad)
             self.owned.add((fn, index))
 
 
@@ -295,8 +295,16 @@ def _accumulate_leaf(leaf_grads, t, grad):
     elif entry[2]:
         entry[1] += grad
     else:
-        entry[1] = entry[1] + grad
+        entry[1] = _new_sum(entry[1], grad)
         entry[2] = True
+
+
+def _new_sum(a, b):
+    """a + b in a new array that later gradients can be added into in place. (NumPy gives a
+    scalar for the sum of two 0-d arrays; `+=` on a scalar would only rebind a local name, and
+    the gradient added would be lost.)"""
+    total = a + b
+    return np.asarray(total) if isinstance(total, np.generic) else total
 
 
 def _run_tensor_hooks(fn, grads_out):
@@ -311,7 +319,7 @@ def _run_tensor_hooks(fn, grads_out):
             if t.grad is None:
                 t.grad = _as_grad_tensor(t, grads_out[index].copy())
             else:
-                t.grad.data = t.grad.data + grads_out[index]
+                t.grad.data = _new_sum(t.grad.data, grads_out[index])
     return grads_out
 
 
