@@ -8,7 +8,7 @@ Hypothesis, not from Hypothesis floats (which love exact zeros and huge magnitud
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import tinygrad_rnn as tg
@@ -42,10 +42,13 @@ BINARY = {
     "mul": lambda h, o: h * o,
     "div": lambda h, o: h / (o * o + 1.0),
     "rdiv": lambda h, o: o / (h * h + 1.0),
+    "three_uses": lambda h, o: h * o + o * 0.5 + (o * h).tanh(),  # o gets three gradients to sum
 }
 
 # What a binary step takes as its other operand (shapes relative to the batch (B, H)).
-OTHERS = ["x", "bias_H", "column_B1", "scalar_0d", "python_scalar"]
+# 'derived_0d' is one 0-d intermediate shared by every step that picks it, so it can have many
+# consumers (NumPy turns sums of 0-d arrays into scalars, which once cost such tensors gradients).
+OTHERS = ["x", "bias_H", "column_B1", "scalar_0d", "derived_0d", "python_scalar"]
 
 FINAL = {
     "none": lambda h: h,
@@ -75,7 +78,9 @@ def build(spec):
     """The function of the leaves (x, W, bias, column, scalar) that `spec` describes."""
 
     def fn(x, w, bias, column, scalar):
-        others = {"x": x, "bias_H": bias, "column_B1": column, "scalar_0d": scalar, "python_scalar": 0.5}
+        derived = (scalar * 1.5).tanh()
+        others = {"x": x, "bias_H": bias, "column_B1": column, "scalar_0d": scalar, "derived_0d": derived,
+                  "python_scalar": 0.5}
         h = x
         for s in spec["steps"]:
             if s[0] == "unary":
@@ -107,6 +112,8 @@ def describe(spec):
 @pytest.mark.parametrize("backend_name", ["numpy", "fake", "cupy"])
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(spec=composition)
+# Always tried: a 0-d intermediate with three consumers (the case that once lost gradients).
+@example(spec={"batch": 2, "hidden": 3, "steps": [("binary", "three_uses", "derived_0d")], "final": "sum", "seed": 1})
 def test_random_compositions_pass_gradcheck(backend_name, spec):
     skip_without_gpu(backend_name)
     fn = build(spec)
