@@ -222,3 +222,11 @@ def test_pow_with_a_tensor_exponent():
 
 def test_combining_with_an_unsupported_type():
     assert_mentions(message_of(TypeError, lambda: t((2,)) + "a"), "str")
+
+
+def test_item_assignment_says_why_and_what_to_do_instead():
+    t = tg.Tensor(np.zeros((2, 3)), requires_grad=True)
+    with pytest.raises(TypeError, match=r"shape \(2, 3\) does not support item assignment.*tg\.cat"):
+        t[0] = 1.0
+    t.data[0] = 1.0  # the documented way around it, outside the graph
+    assert t.numpy()[0, 0] == 1.0

@@ -287,6 +287,15 @@ class Tensor:
     def __getitem__(self, index):
         return GetItem.apply(self, index=_index_arrays(index))
 
+    def __setitem__(self, index, value):
+        # Writing into a tensor would change arrays the tape saved for backward, and the
+        # gradients would silently be wrong; PyTorch tracks this with version counters.
+        raise TypeError(
+            f"Tensor of shape {self.shape} does not support item assignment (t[...] = v): the tape "
+            f"cannot differentiate in-place writes. Build a new tensor instead, e.g. with tg.cat or "
+            f"tg.stack, or change the array itself outside the graph: t.data[...] = v"
+        )
+
     # ------------------------------------------------------------------------------------------
     # Elementwise functions, reductions, shapes
 
