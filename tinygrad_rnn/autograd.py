@@ -21,7 +21,20 @@ from .errors import BackendError, DTypeError, GraphError, ShapeError, fmt_shapes
 _grad_enabled = [True]
 _time_step = [None]
 _sequence = itertools.count(1)  # numbers the recorded nodes in the order they were made
-_RELEASED = ("released",)  # what `saved` holds once backward has freed a node's arrays
+
+
+class _Released:
+    """What `saved` holds once a backward has freed a node's arrays. There is one instance, and
+    it stays the same object through pickling, so a released graph is recognised after a copy."""
+
+    def __reduce__(self):
+        return "_RELEASED"
+
+    def __repr__(self):
+        return "<released>"
+
+
+_RELEASED = _Released()
 Tensor = None  # tensor.py puts its class here; the hot path avoids a per-call import
 
 
@@ -140,6 +153,13 @@ class Function:
             return _wrap(out, fn, 0)
         return tuple([_wrap(o, fn, i) for i, o in enumerate(out)])
 
+    def __setstate__(self, state):
+        # A node loaded from a pickle keeps its number; nodes recorded from now on must get
+        # larger ones, since they may consume it.
+        global _sequence
+        self.__dict__.update(state)
+        _sequence = itertools.count(max(next(_sequence), self.seq + 1))
+
     def __repr__(self):
         return f"<{self.name}>"
 
@@ -227,6 +247,17 @@ def run_backward(roots, root_grads, retain_graph=False):
                 pending[parent] = g  # the first gradient into a one-output node (most edges)
             else:
                 pending.add(parent, t._index, g)
+
+    if pending:
+        # Every node that received a gradient was walked after it did, unless the sequence numbers
+        # are out of order: nodes made in another process (a graph loaded with pickle) carry
+        # numbers from that process's count. Their gradients would be lost without a word.
+        names = ", ".join(sorted({fn.name for fn in pending}))
+        raise GraphError(
+            f"backward: the graph's nodes are out of recording order ({names} received gradients "
+            f"after they were walked); was part of it made in another process, e.g. loaded with "
+            f"pickle? Rebuild the graph in this process"
+        )
 
     for t, g, _ in leaf_grads.values():
         _store_leaf_grad(t, g)
