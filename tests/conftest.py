@@ -25,13 +25,19 @@ class FakeArray(np.ndarray):
     - CuPy refuses a numpy.ndarray operand in its ufuncs and functions (TypeError "Unsupported
       type"): a GPU array is never combined with a host array behind the user's back. This type
       refuses them too, so code that mixes the two fails in CI and not first on a GPU.
-      Python and NumPy scalars are accepted, as CuPy accepts them.
+      Python and NumPy scalars are accepted, as CuPy accepts them; lists are refused, as CuPy's
+      ufuncs refuse them.
+    - One thing it cannot copy: np.asarray(fake) quietly gives a host array (NumPy never asks an
+      ndarray subclass), where CuPy raises TypeError. Code must use the backend's to_numpy.
     """
 
     def __array_ufunc__(self, ufunc, method, *inputs, out=None, **kwargs):
         # ufunc.at(a, index, values): the index may be a host array; CuPy's indexing (and its
         # scatter_add) copies NumPy index arrays to the device itself.
         operands = inputs[:1] + inputs[2:] if method == "at" else inputs
+        for x in operands:
+            if isinstance(x, (list, tuple)):
+                raise TypeError(f"fake backend ({ufunc.__name__}): Unsupported type {type(x)} (as in CuPy)")
         _refuse_host_arrays(ufunc.__name__, operands + (out or ()))
         inputs = tuple(_to_host(x) for x in inputs)
         if out is not None:
@@ -88,19 +94,40 @@ def _to_fake(result):
     return result
 
 
+class _FakeUfunc:
+    """A NumPy ufunc that, like CuPy's, refuses host arrays; .at, .reduce, ... pass through."""
+
+    def __init__(self, ufunc):
+        self.ufunc = ufunc
+        self.__name__ = ufunc.__name__
+
+    def __call__(self, *args, **kwargs):
+        _refuse_host_arrays(self.__name__, args, kwargs)
+        return _to_fake(self.ufunc(*args, **kwargs))
+
+    def __getattr__(self, name):
+        return getattr(self.ufunc, name)
+
+
 class FakeArrayModule:
-    """The array module of the fake backend: NumPy's functions, whose array results are FakeArrays
-    (as cupy.zeros, cupy.concatenate, ... give cupy arrays). Ufuncs pass through unchanged: they
-    keep the FakeArray type of their inputs by themselves (FakeArray.__array_wrap__)."""
+    """The array module of the fake backend: NumPy's functions and ufuncs, whose array results are
+    FakeArrays (as cupy.zeros, cupy.concatenate, ... give cupy arrays), and which refuse host
+    arrays as CuPy's do; asarray and array take them, copying to the "device"."""
 
     __name__ = "fake_numpy"
 
     def __getattr__(self, name):
         attr = getattr(np, name)
-        if isinstance(attr, (np.ufunc, type)) or not callable(attr):
+        if isinstance(attr, np.ufunc):
+            wrapped_ufunc = _FakeUfunc(attr)
+            setattr(self, name, wrapped_ufunc)
+            return wrapped_ufunc
+        if isinstance(attr, type) or not callable(attr):
             return attr
 
         def wrapped(*args, **kwargs):
+            if name not in ("asarray", "array"):  # cupy.asarray/array copy host data to the GPU
+                _refuse_host_arrays(name, args, kwargs)
             return _to_fake(attr(*args, **kwargs))
 
         wrapped.__name__ = name

@@ -130,8 +130,9 @@ def test_mse_and_every_optimizer_step_matches_numpy(device, rng):
 @pytest.mark.parametrize("name", DEVICE_BACKENDS)
 def test_device_arrays_refuse_host_arrays(name):
     """What the fake backend assumes of CuPy, checked on CuPy itself where a GPU is present:
-    a host array in a device ufunc or function is an error, while scalars and host index arrays
-    (indexing, scatter-add) are accepted. Results are device arrays, never NumPy scalars."""
+    a host array (or a list) in a device ufunc or function is an error, while scalars, host index
+    arrays (indexing, scatter-add) and asarray's explicit copy are accepted. Results are device
+    arrays, never NumPy scalars."""
     skip_without_gpu(name)
     from tinygrad_rnn.backend import get_backend, scatter_add
 
@@ -141,6 +142,13 @@ def test_device_arrays_refuse_host_arrays(name):
         a + np.ones(4)
     with pytest.raises(TypeError):
         backend.xp.concatenate([a, np.ones(4)])
+    with pytest.raises(TypeError):
+        backend.xp.concatenate([np.ones(4), np.ones(4)])  # host arrays alone, too
+    with pytest.raises(TypeError):
+        backend.xp.exp(np.ones(4))
+    with pytest.raises(TypeError):
+        a + [1.0, 2.0, 3.0, 4.0]
+    assert type(backend.xp.asarray(np.ones(4))) is backend.array_type  # the explicit copy to the device
     assert type(a * 2.0) is backend.array_type
     assert type(a * np.float64(2.0)) is backend.array_type
     assert type(a.sum()) is backend.array_type
