@@ -168,16 +168,21 @@ IMPLEMENTATIONS = {
 }
 
 
-def gpu_synchronizer(backend):
-    """A function that waits until the GPU has run every queued kernel (a no-op on the CPU)."""
+def gpu_synchronizer(backend, names):
+    """A function that waits until the GPU has run every queued kernel (a no-op on the CPU):
+    CuPy's queue, and torch's when a torch implementation is timed."""
     if backend != "cupy":
         return lambda: None
     import cupy
-    import torch
+
+    uses_torch = any(name.startswith("torch") for name in names)
+    if uses_torch:
+        import torch
 
     def synchronize():
         cupy.cuda.Device().synchronize()
-        torch.cuda.synchronize()
+        if uses_torch:
+            torch.cuda.synchronize()
 
     return synchronize
 
@@ -185,7 +190,7 @@ def gpu_synchronizer(backend):
 def time_config(config, dtype, repeats, warmup, names, clock=time.perf_counter, backend="numpy"):
     rng = np.random.default_rng(0)
     steps = {name: IMPLEMENTATIONS[name][1](config, dtype, rng, backend) for name in names}
-    synchronize = gpu_synchronizer(backend)
+    synchronize = gpu_synchronizer(backend, names)
     for _ in range(warmup):
         for name in names:
             steps[name]()
@@ -247,6 +252,15 @@ def parse_args(argv):
     for name in args.impls:
         if name not in IMPLEMENTATIONS:
             parser.error(f"unknown implementation {name!r}; choose from {', '.join(IMPLEMENTATIONS)}")
+    if args.backend == "cupy" and any(name.startswith("torch") for name in args.impls):
+        import torch
+
+        if not torch.cuda.is_available():  # e.g. the CPU build of torch that the dev extra pins
+            args.impls = [name for name in args.impls if not name.startswith("torch")]
+            print(f"note: torch {torch.__version__} cannot use the GPU (a CPU build, or no CUDA), so the "
+                  f"torch implementations are left out; install a CUDA build of torch to compare with them")
+            if not args.impls:
+                parser.error("only torch implementations were asked for, and torch cannot use the GPU here")
     if args.repeats is None:
         args.repeats = 3 if args.quick else 7
     if args.repeats < 1:

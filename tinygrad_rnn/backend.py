@@ -46,7 +46,8 @@ def _load_cupy():
     except ImportError as exc:
         raise BackendError(
             "backend 'cupy' was requested but CuPy is not installed; "
-            "install it with `pip install tinygrad_rnn[cuda]` (needs an NVIDIA GPU and CUDA 12)"
+            "install it with `pip install -e '.[cuda]'` in a checkout of tinygrad_rnn, or `pip install "
+            "cupy-cuda12x` (the wheel for CUDA 12; needs an NVIDIA GPU)"
         ) from exc
     try:
         count = cupy.cuda.runtime.getDeviceCount()
