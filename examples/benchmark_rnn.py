@@ -168,6 +168,10 @@ IMPLEMENTATIONS = {
 }
 
 
+def uses_torch(names):
+    return any(name.startswith("torch") for name in names)
+
+
 def gpu_synchronizer(backend, names):
     """A function that waits until the GPU has run every queued kernel (a no-op on the CPU):
     CuPy's queue, and torch's when a torch implementation is timed."""
@@ -175,13 +179,13 @@ def gpu_synchronizer(backend, names):
         return lambda: None
     import cupy
 
-    uses_torch = any(name.startswith("torch") for name in names)
-    if uses_torch:
+    with_torch = uses_torch(names)
+    if with_torch:
         import torch
 
     def synchronize():
         cupy.cuda.Device().synchronize()
-        if uses_torch:
+        if with_torch:
             torch.cuda.synchronize()
 
     return synchronize
@@ -252,7 +256,7 @@ def parse_args(argv):
     for name in args.impls:
         if name not in IMPLEMENTATIONS:
             parser.error(f"unknown implementation {name!r}; choose from {', '.join(IMPLEMENTATIONS)}")
-    if args.backend == "cupy" and any(name.startswith("torch") for name in args.impls):
+    if args.backend == "cupy" and uses_torch(args.impls):
         import torch
 
         if not torch.cuda.is_available():  # e.g. the CPU build of torch that the dev extra pins

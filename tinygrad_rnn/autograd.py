@@ -127,6 +127,7 @@ class Function:
             if len(inputs) == 1:  # the common case, without building lists
                 out = fn.forward(inputs[0].data)
                 wanted = inputs[0].requires_grad
+                needs = None
             else:
                 arrays = [t.data for t in inputs]
                 _check_inputs(cls, inputs, arrays[0])
@@ -145,7 +146,7 @@ class Function:
         else:
             fn.inputs = inputs
             fn.seq = next(_sequence)
-            if len(inputs) > 1:
+            if needs is not None:
                 fn.needs_input_grad = needs
             if _time_step[0] is not None:
                 fn.step = _time_step[0]
@@ -186,9 +187,8 @@ def _check_inputs(cls, inputs, first):
 
 def _wrap(array, ctx, index):
     """The Tensor for one op result; grad, name, hooks keep their class-level defaults."""
-    if type(array) is not np.ndarray and isinstance(array, np.generic):
-        # NumPy ufuncs turn 0-d arrays into NumPy scalars; a Tensor always holds an array.
-        array = np.asarray(array)
+    if type(array) is not np.ndarray:
+        array = _as_array(array)
     out = Tensor.__new__(Tensor)
     out.data = array
     if ctx is not None:
@@ -210,11 +210,13 @@ def run_backward(roots, root_grads, retain_graph=False):
     the nodes' saved arrays are released afterwards unless `retain_graph`.
     """
     nodes = _nodes_latest_first(roots)
-    pending = _PendingGrads()
-    leaf_grads = {}
+    pending = _PendingGrads()  # node -> the gradient of its output(s)
+    leaf_grads = _PendingGrads()  # id(leaf) -> its gradient (tensors compare elementwise: ids are the keys)
+    leaves = {}  # id(leaf) -> leaf
     for root, grad in zip(roots, root_grads):
         if root._ctx is None:
-            _accumulate_leaf(leaf_grads, root, grad)
+            leaves[id(root)] = root
+            leaf_grads.add_to(id(root), grad)
         else:
             pending.add(root._ctx, root._index, grad)
 
@@ -242,7 +244,8 @@ def run_backward(roots, root_grads, retain_graph=False):
                 continue
             parent = t._ctx
             if parent is None:
-                _accumulate_leaf(leaf_grads, t, g)
+                leaves[id(t)] = t
+                leaf_grads.add_to(id(t), g)
             elif parent.n_outputs == 1 and parent not in pending:
                 pending[parent] = g  # the first gradient into a one-output node (most edges)
             else:
@@ -259,8 +262,8 @@ def run_backward(roots, root_grads, retain_graph=False):
             f"pickle? Rebuild the graph in this process"
         )
 
-    for t, g, _ in leaf_grads.values():
-        _store_leaf_grad(t, g)
+    for key, g in leaf_grads.items():
+        _store_leaf_grad(leaves[key], g)
 
 
 _by_sequence = attrgetter("seq")
@@ -280,8 +283,8 @@ def _nodes_latest_first(roots):
 
 
 class _PendingGrads(dict):
-    """The gradients gathered for each node's outputs during one walk: node -> the gradient of
-    its output, or for a node of several outputs a list of one gradient (or None) per output.
+    """The gradients gathered during one walk: node -> the gradient of its output, or for a node
+    of several outputs a list of one gradient (or None) per output; or, for leaves, id -> gradient.
 
     The first gradient of an output is kept as given: it may be shared (add hands one array to
     both of its inputs) or a read-only broadcast view, so it is never written to. From the second
@@ -292,50 +295,45 @@ class _PendingGrads(dict):
 
     def __init__(self):
         super().__init__()
-        self.owned = set()  # node, or (node, output index) for nodes of several outputs
+        self.owned = set()  # the keys, or (node, output index) for nodes of several outputs
 
     def add(self, fn, index, grad):
+        """Gather one more gradient for output `index` of node `fn`."""
         if fn.n_outputs == 1:
-            current = self.get(fn)
-            if current is None:
-                self[fn] = grad
-            elif fn in self.owned:
-                current += grad
-            else:
-                self[fn] = _new_sum(current, grad)
-                self.owned.add(fn)
+            self.add_to(fn, grad)
             return
         grads = self.get(fn)
         if grads is None:
             grads = self[fn] = [None] * fn.n_outputs
-        current = grads[index]
-        if current is None:
-            grads[index] = grad
-        elif (fn, index) in self.owned:
-            current += grad
-        else:
-            grads[index] = _new_sum(current, grad)
-            self.owned.add((fn, index))
+        grads[index] = _gathered(grads[index], grad, self.owned, (fn, index))
+
+    def add_to(self, key, grad):
+        """Gather one more gradient for `key`: a one-output node, or a leaf's id."""
+        self[key] = _gathered(self.get(key), grad, self.owned, key)
 
 
-def _accumulate_leaf(leaf_grads, t, grad):
-    """Gather a leaf's gradient; in place once the walk owns the sum (see _PendingGrads)."""
-    entry = leaf_grads.get(id(t))
-    if entry is None:
-        leaf_grads[id(t)] = [t, grad, False]
-    elif entry[2]:
-        entry[1] += grad
-    else:
-        entry[1] = _new_sum(entry[1], grad)
-        entry[2] = True
+def _gathered(current, grad, owned, key):
+    """`current` (None at first) with `grad` added, following _PendingGrads's rule: the first
+    gradient as given, the second into a new array the walk then owns (key goes into `owned`),
+    later ones added into that array in place."""
+    if current is None:
+        return grad
+    if key in owned:
+        current += grad
+        return current
+    owned.add(key)
+    return _new_sum(current, grad)
 
 
 def _new_sum(a, b):
-    """a + b in a new array that later gradients can be added into in place. (NumPy gives a
-    scalar for the sum of two 0-d arrays; `+=` on a scalar would only rebind a local name, and
-    the gradient added would be lost.)"""
-    total = a + b
-    return np.asarray(total) if isinstance(total, np.generic) else total
+    """a + b in a new array that later gradients can be added into in place."""
+    return _as_array(a + b)
+
+
+def _as_array(value):
+    """`value` as an array: NumPy turns results on 0-d arrays into NumPy scalars, which a Tensor
+    must not hold and which `+=` cannot update in place (it would only rebind a local name)."""
+    return np.asarray(value) if isinstance(value, np.generic) else value
 
 
 def _run_tensor_hooks(fn, grads_out):
@@ -379,16 +377,12 @@ def _store_leaf_grad(t, grad):
         grad = get_array_module(t.data).array(grad, dtype=t.data.dtype, copy=True)
         t.grad = _as_grad_tensor(t, grad)
     else:
-        total = t.grad.data + grad
-        # 0-d + 0-d gives a NumPy scalar; .grad keeps holding an array.
-        t.grad.data = np.asarray(total) if isinstance(total, np.generic) else total
+        t.grad.data = _new_sum(t.grad.data, grad)
 
 
 def _as_grad_tensor(t, grad):
-    if isinstance(grad, np.generic):  # a backward on 0-d arrays may give a NumPy scalar
-        grad = np.asarray(grad)
     g = Tensor.__new__(Tensor)
-    g.data = grad
+    g.data = _as_array(grad)
     g.grad = None
     g.name = f"grad_{t.name}" if t.name else None
     g._ctx = None
