@@ -164,3 +164,40 @@ def backend(request):
 def rng():
     """A seeded generator: every random test draws the same numbers on every run."""
     return np.random.default_rng(1234)
+
+
+# ----------------------------------------------------------------------------------------------
+# The notebooks (examples/notebooks/), run once per test session in real Jupyter kernels by
+# tools/mkdocs_notebooks.py, which keeps the executed copies in build/notebooks/ for the docs build.
+
+
+def _notebook_tools():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "tools" / "mkdocs_notebooks.py"
+    spec = importlib.util.spec_from_file_location("mkdocs_notebooks", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="session")
+def notebook_tools():
+    return _notebook_tools()
+
+
+@pytest.fixture(scope="session")
+def executed_notebooks(notebook_tools):
+    """{file name: (executed notebook or None, the error or None, seconds)} for every notebook."""
+    import time
+
+    runs = {}
+    for path in notebook_tools.notebook_paths():
+        start = time.perf_counter()
+        try:
+            nb, error = notebook_tools.execute_and_cache(path), None
+        except Exception as exc:  # noqa: BLE001 - each notebook's test reports its own error
+            nb, error = None, exc
+        runs[path.name] = (nb, error, time.perf_counter() - start)
+    return runs

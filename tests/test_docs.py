@@ -39,7 +39,7 @@ def quoted_blocks():
                 yield page.relative_to(DOCS).as_posix(), match.group(1), block[match.end():]
 
 
-def test_mkdocs_build_strict(tmp_path):
+def test_mkdocs_build_strict(tmp_path, executed_notebooks):  # the notebook pages use their runs
     result = subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(tmp_path / "site")],
         cwd=ROOT,

@@ -134,7 +134,9 @@ class Tensor:
         return array if dtype is None else array.astype(dtype)
 
     def __repr__(self):
-        body = np.array2string(self.numpy(), separator=", ", precision=4, threshold=20, edgeitems=2)
+        # prefix: rows after the first line up under the first, as in PyTorch's tensor repr
+        body = np.array2string(self.numpy(), separator=", ", precision=4, threshold=20, edgeitems=2,
+                               prefix=f"{type(self).__name__}(")
         extras = [f"dtype={self.dtype}"]
         if self.backend != "numpy":
             extras.append(f"backend='{self.backend}'")

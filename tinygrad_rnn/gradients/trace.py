@@ -113,9 +113,46 @@ class GradientTrace:
         return np.divide(a, total, out=np.zeros_like(total), where=total > 0)
 
     def __repr__(self):
+        rows = self.summary()
+        width = max(len(label) for label, _ in rows)
+        lines = [self._headline()]
+        for label, values in rows:
+            lines.append(f"  {label:<{width}}  " + "  ".join(f"{v:>9}" for v in values))
+        return "\n".join(lines)
+
+    def _repr_html_(self):
+        import html
+
+        rows = self.summary()
+        head = "".join(f"<th>{html.escape(v)}</th>" for v in rows[0][1])
+        body = "".join(
+            f"<tr><th style='text-align:left'>{html.escape(label)}</th>"
+            + "".join(f"<td>{html.escape(v)}</td>" for v in values) + "</tr>"
+            for label, values in rows[1:]
+        )
+        return (f"<table><caption style='text-align:left'><code>{html.escape(self._headline())}</code></caption>"
+                f"<tr><th style='text-align:left'>{html.escape(rows[0][0])}</th>{head}</tr>{body}</table>")
+
+    def _headline(self):
         T, N, H = self.dL_dh.shape
         cut = "full BPTT" if self.bptt is None else f"truncated BPTT every {self.bptt} steps"
         return f"GradientTrace({self.cell}, T={T}, N={N}, H={H}, {cut}, loss={self.loss:.4g})"
+
+    def summary(self, lags=(0, 1, 10, 100, 1000)):
+        """A few rows for a glance: the lag, ||dL/dh_t|| (and ||dL/dc_t||) and the carousel's
+        share at each of `lags` that fits in the sequence, and at the first step (lag T-1).
+        Returns [(label, [text, ...]), ...], the first row being the lags."""
+        T = self.dL_dh.shape[0]
+        shown = sorted({lag for lag in lags if lag < T} | {T - 1})
+        steps = [T - 1 - lag for lag in shown]
+        rows = [("lag T-1-t", [str(lag) for lag in shown])]
+        rows.append(("||dL/dh_t||", [f"{v:.3g}" for v in self.grad_norm("h")[steps]]))
+        if self.dL_dc is not None:
+            rows.append(("||dL/dc_t||", [f"{v:.3g}" for v in self.grad_norm("c")[steps]]))
+        if self.carousel is not None:
+            label = "carousel share" if self.carousel_state == "c" else "direct-path share"
+            rows.append((label, [f"{v:.2f}" for v in self.carousel_share()[steps]]))
+        return rows
 
     def _state_array(self, state, h_value, c_value):
         if state == "h":

@@ -152,4 +152,4 @@ class Module:
         for name, child in self._modules.items():
             child_lines = repr(child).split("\n")
             lines.append(f"  ({name}): " + "\n  ".join(child_lines))
-        return "\n".join(lines) + ")" if len(lines) > 1 else lines[0] + ")"
+        return "\n".join(lines) + "\n)" if len(lines) > 1 else lines[0] + ")"  # PyTorch's layout

@@ -8,7 +8,8 @@
 
 Each function returns a matplotlib Figure drawn on the Agg canvas, without pyplot: nothing
 global changes (no backend switch, no open windows), so this works in scripts, tests, CI and
-Jupyter (where a Figure shows itself). matplotlib is imported only when a function is called.
+Jupyter, where the returned Figure shows itself once, as a PNG (_repr_png_), with or without
+`%matplotlib inline`. matplotlib is imported only when a function is called.
 """
 
 import os
@@ -20,13 +21,33 @@ HINT = "plotting needs matplotlib: pip install 'tinygrad_rnn[viz]' (or pip insta
 COLORS = ("#0072b2", "#d55e00", "#009e73", "#cc79a7", "#e69f00", "#56b4e9", "#000000")
 
 
+_figure_class = []
+
+
+def _make_figure_class(Figure):
+    class GradientFigure(Figure):
+        """A matplotlib Figure that shows itself in Jupyter as a PNG. pyplot never sees it, so
+        the inline backend does not show it a second time at the end of the cell."""
+
+        def _repr_png_(self):
+            import io
+
+            buffer = io.BytesIO()
+            self.savefig(buffer, format="png", dpi=100)
+            return buffer.getvalue()
+
+    return GradientFigure
+
+
 def _figure(width, height, rows=1):
     try:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
     except ImportError as exc:
         raise ImportError(HINT) from exc
-    fig = Figure(figsize=(width, height), layout="constrained")
+    if not _figure_class:
+        _figure_class.append(_make_figure_class(Figure))
+    fig = _figure_class[0](figsize=(width, height), layout="constrained")
     FigureCanvasAgg(fig)  # the Agg canvas, for this figure only
     axes = [fig.add_subplot(rows, 1, r + 1) for r in range(rows)]
     return fig, axes

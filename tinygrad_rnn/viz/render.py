@@ -7,6 +7,7 @@ only drawing needs the package, and only rendering (SVG, PNG, PDF) needs `dot`. 
 """
 
 import os
+import re
 
 PACKAGE_HINT = (
     "the 'graphviz' Python package is needed to draw graphs: pip install 'tinygrad_rnn[viz]' "
@@ -62,7 +63,49 @@ def _make_class(graphviz):
             except graphviz.ExecutableNotFound as exc:
                 raise GraphvizError(DOT_HINT.format(format=kwargs.get("format") or self.format)) from exc
 
+        # Jupyter: IPython asks _repr_mimebundle_ first, then any _repr_<format>_ it did not
+        # get; frontends show the richest type they can (HTML, then SVG, then PNG).
+
+        def _repr_svg_(self):
+            return self.pipe("svg", encoding="utf-8")
+
+        def _repr_png_(self):
+            return self.pipe("png")
+
+        def _repr_mimebundle_(self, include=None, exclude=None, **kwargs):
+            svg = self._repr_svg_()
+            bundle = {"image/svg+xml": svg}
+            html = scrollable_svg(svg)
+            if html is not None:
+                bundle["text/html"] = html
+            return {k: v for k, v in bundle.items()
+                    if (not include or k in include) and not (exclude and k in exclude)}
+
+        def __repr__(self):
+            return "<tinygrad_rnn graph: shows itself in Jupyter; or .render(), .pipe('svg'), .source>"
+
     return Graph
+
+
+# A notebook column is about this wide (CSS pixels); a wider graph shrunk to fit it is unreadable.
+READABLE_WIDTH_PX = 900
+_SVG_SIZE = re.compile(r'<svg\b[^>]*?\bwidth="([\d.]+)pt"[^>]*?\bheight="([\d.]+)pt"')
+
+
+def scrollable_svg(svg):
+    """For a graph wider than READABLE_WIDTH_PX: HTML that shows the SVG at its own size in a box
+    that scrolls (frontends otherwise scale an image down to the column's width). None for a
+    graph that fits."""
+    match = _SVG_SIZE.search(svg)
+    if match is None:
+        return None
+    width_px, height_px = (float(v) * 4 / 3 for v in match.groups())  # 1pt = 4/3 CSS px
+    if width_px <= READABLE_WIDTH_PX:
+        return None
+    start = svg.index("<svg")
+    body = svg[start:].replace("<svg", '<svg style="max-width:none;height:auto"', 1)
+    return (f'<div style="overflow:auto;max-width:100%;max-height:640px">'
+            f'<div style="width:{width_px:.0f}px;height:{height_px:.0f}px">{body}</div></div>')
 
 
 def format_of(path):
