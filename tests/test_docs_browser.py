@@ -121,3 +121,21 @@ def test_wide_tables_and_long_code_lines_stay_visible(site, browser):
         """
     )
     assert not report, f"cut off at the column's edge: {report}"
+
+
+def test_notebook_pages_show_their_outputs(site, browser):
+    """The notebooks as pages: their formulas typeset, their figures and graphs loaded."""
+    for stem in ("01_tape_and_graph", "02_gradients_through_time"):
+        browser.get((site / "notebooks" / stem / "index.html").as_uri())
+        browser.save_screenshot(str(OUT / f"notebook_{stem}.png"))
+        images = browser.execute_script(
+            "return Array.from(document.querySelectorAll('article .nb-output img'))"
+            ".map(i => [i.getAttribute('src'), i.complete && i.naturalWidth])"
+        )
+        assert len(images) >= 4 and all(width for _, width in images), f"{stem}: images not shown: {images}"
+        prose = browser.execute_script(  # the page's text outside code blocks (code may hold '$')
+            "const a = document.querySelector('article').cloneNode(true);"
+            "a.querySelectorAll('pre, code, math').forEach(e => e.remove()); return a.textContent;"
+        )
+        assert "$" not in prose and "\\(" not in prose, f"{stem}: a formula left as LaTeX text"
+        assert len(browser.find_elements("css selector", "article math")) >= 3
