@@ -91,7 +91,7 @@ def test_trace_summary_of_cells_without_a_carousel_or_c():
     assert "||dL/dh_t||" in rnn and "dL/dc_t" not in rnn and "share" not in rnn
     assert rnn.splitlines()[1].split()[-2:] == ["1", "4"]  # lags 0, 1 and T-1 = 4 only
     gru = repr(_trace(nn.GRUCell(2, 4), T=5))
-    assert "direct-path share" in gru and "dL/dc_t" not in gru
+    assert "carousel share" in gru and "dL/dc_t" not in gru
 
 
 def test_tensor_and_module_reprs_are_short_and_pytorch_like():
