@@ -6,6 +6,8 @@
 
 from .gru_cell import GRUCell
 from .lstm_cell import LSTMCell
+from .r2rt_cells import NormalizedPrototypeLSTMCell, PrototypeLSTMCell, PseudoLSTMCell
+from .r2rt_layers import NormalizedPrototypeLSTM, PrototypeLSTM, PseudoLSTM
 from .recurrent import GRU, LSTM, RNN
 from .rnn_cell import RNNCell
 
@@ -27,6 +29,10 @@ _KINDS = {
     "gru": (GRUCell, GRU, {"variant": "pytorch"}),
     "gru-cho": (GRUCell, GRU, {"variant": "cho"}),
     "mgu": (GRUCell, GRU, {"variant": "mgu"}),
+    # R2RT (2016)'s derivation: the prototype LSTM and two of its bounded fixes
+    "prototype": (PrototypeLSTMCell, PrototypeLSTM, {}),
+    "prototype-norm": (NormalizedPrototypeLSTMCell, NormalizedPrototypeLSTM, {}),
+    "pseudo-lstm": (PseudoLSTMCell, PseudoLSTM, {}),
 }
 
 CELL_KINDS = tuple(_KINDS)
@@ -40,14 +46,14 @@ def _lookup(kind, what):
 
 
 def make_cell(kind, input_size, hidden_size, **kwargs):
-    """The cell of `kind` (one of CELL_KINDS); other keyword arguments (bias, forget_bias, dtype,
-    backend) go to its constructor."""
+    """The cell of `kind` (one of CELL_KINDS); other keyword arguments (bias, forget_bias,
+    input_bias, dtype, backend) go to its constructor."""
     cell_class, _, variant = _lookup(kind, "make_cell")
     return cell_class(input_size, hidden_size, **variant, **kwargs)
 
 
 def make_layer(kind, input_size, hidden_size, **kwargs):
-    """The layer (RNN, LSTM or GRU) that unrolls cells of `kind`; other keyword arguments
+    """The layer (RNN, LSTM, GRU, PrototypeLSTM, ...) that unrolls cells of `kind`; other keyword arguments
     (num_layers, bidirectional, batch_first, dropout, bias, ...) go to its constructor."""
     _, layer_class, variant = _lookup(kind, "make_layer")
     return layer_class(input_size, hidden_size, **variant, **kwargs)
