@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import tinygrad_rnn as tg
-from tinygrad_rnn import nn
+from tinygrad_rnn import nn, optim
 from tinygrad_rnn.nn.r2rt_cells import NormalizedPrototypeLSTMCell, PrototypeLSTMCell, PseudoLSTMCell
 
 I, H, N, STEPS = 3, 5, 2, 6
@@ -238,3 +238,71 @@ def test_a_negative_input_bias_slows_the_drift(rng):
                 state = cell(tg.Tensor(x), state)
         growth[bias] = np.abs(state[1].numpy()).mean()
     assert growth[-3.0] < 0.2 * growth[0.0]
+
+
+# ----------------------------------------------------------------------------------------------
+# As layers: nn.Recurrent(cell class, ...), and by name through make_cell / make_layer
+
+KINDS = {"prototype": PrototypeLSTMCell, "prototype-norm": NormalizedPrototypeLSTMCell, "pseudo-lstm": PseudoLSTMCell}
+
+
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_kinds_reach_the_cells_and_layers(kind):
+    cell = nn.make_cell(kind, I, H, forget_bias=2.0)
+    assert type(cell) is KINDS[kind] and np.all(cell.bias_ih.numpy()[H : 2 * H] == 2.0)
+    layer = nn.make_layer(kind, I, H, num_layers=2, bidirectional=True)
+    assert isinstance(layer, nn.Recurrent) and layer.cell_class is KINDS[kind]
+    assert all(type(c) is KINDS[kind] for c in layer.cells)
+    assert "weight_hh_l1_reverse" in layer.state_dict()
+    assert layer.weight_ih_l1.shape == (4 * H, 2 * H)
+
+
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_layer_computes_what_the_cell_loop_does(kind, rng):
+    np.random.seed(4)
+    layer = nn.Recurrent(KINDS[kind], I, H, batch_first=True, dtype=np.float64)
+    xs = rng.standard_normal((N, STEPS, I))
+    out, final = layer(tg.Tensor(xs))
+    params = {k[: -len("_l0")]: p.numpy() for k, p in layer.named_parameters()}
+    name = {"prototype": "prototype", "prototype-norm": "normalized", "pseudo-lstm": "pseudo"}[kind]
+    ref_states, ref_outputs = numpy_r2rt(name, params, xs.transpose(1, 0, 2), np.zeros((N, H)))
+    np.testing.assert_allclose(out.numpy(), ref_outputs.transpose(1, 0, 2), rtol=1e-12, atol=1e-14)
+    s_n = final[1] if kind == "pseudo-lstm" else final
+    np.testing.assert_allclose(s_n.numpy()[0], ref_states[-1], rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_two_layer_bidirectional_layer_passes_gradcheck(kind, rng):
+    np.random.seed(5)
+    layer = nn.make_layer(kind, I, 2, num_layers=2, bidirectional=True, dtype=np.float64)
+    x = tg.Tensor(rng.standard_normal((3, N, I)), requires_grad=True)
+    s0 = tg.Tensor(rng.standard_normal((4, N, 2)), requires_grad=True)
+    pseudo = kind == "pseudo-lstm"
+
+    def fn(x, s0, *_params):
+        out, final = layer(x, (None, s0) if pseudo else s0)
+        return (out, *final) if pseudo else (out, final)
+
+    assert tg.gradcheck(fn, (x, s0, *layer.parameters()))
+
+
+def test_pseudo_lstm_layer_states_and_tbptt(rng, tmp_path):
+    """The layer's state is (h, s) as nn.LSTM's is (h, c); TBPTT carries it, save/load keeps it."""
+    np.random.seed(6)
+    layer = nn.make_layer("pseudo-lstm", I, H, num_layers=2, dtype=np.float64)
+    xs = tg.Tensor(rng.standard_normal((8, N, I)))
+    out, (h_n, s_n) = layer(xs)
+    np.testing.assert_allclose(h_n.numpy(), np.tanh(s_n.numpy()), rtol=1e-15)
+    again, _ = layer(xs[4:], layer(xs[:4])[1])  # continuing from the state a first half left
+    np.testing.assert_allclose(again.numpy(), out.numpy()[4:], rtol=1e-12)
+    with pytest.raises(ValueError, match=r"h must equal tanh\(s\)"):
+        layer(xs, (s_n, s_n))
+    opt = optim.SGD(layer.parameters(), lr=0.05)
+    targets = rng.standard_normal((8, N, H))
+    losses, state = nn.train_tbptt(layer, xs, targets, lambda o, y: ((o - tg.Tensor(y)) ** 2).mean(), opt, k=4)
+    assert len(losses) == 2 and isinstance(state, tuple) and state[1].grad_fn is None
+    nn.save(layer, tmp_path / "pseudo.npz")
+    np.random.seed(7)
+    other = nn.make_layer("pseudo-lstm", I, H, num_layers=2, dtype=np.float64)
+    nn.load(other, tmp_path / "pseudo.npz")
+    np.testing.assert_array_equal(other(xs)[0].numpy(), layer(xs)[0].numpy())

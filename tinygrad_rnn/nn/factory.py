@@ -4,11 +4,12 @@
     lstm = nn.make_layer("lstm-1997", 8, 16, num_layers=2)
 """
 
+from functools import partial
+
 from .gru_cell import GRUCell
 from .lstm_cell import LSTMCell
 from .r2rt_cells import NormalizedPrototypeLSTMCell, PrototypeLSTMCell, PseudoLSTMCell
-from .r2rt_layers import NormalizedPrototypeLSTM, PrototypeLSTM, PseudoLSTM
-from .recurrent import GRU, LSTM, RNN
+from .recurrent import GRU, LSTM, RNN, Recurrent
 from .rnn_cell import RNNCell
 
 # kind -> (cell class, layer class, the constructor arguments that pick the variant)
@@ -30,9 +31,9 @@ _KINDS = {
     "gru-cho": (GRUCell, GRU, {"variant": "cho"}),
     "mgu": (GRUCell, GRU, {"variant": "mgu"}),
     # R2RT (2016)'s derivation: the prototype LSTM and two of its bounded fixes
-    "prototype": (PrototypeLSTMCell, PrototypeLSTM, {}),
-    "prototype-norm": (NormalizedPrototypeLSTMCell, NormalizedPrototypeLSTM, {}),
-    "pseudo-lstm": (PseudoLSTMCell, PseudoLSTM, {}),
+    "prototype": (PrototypeLSTMCell, partial(Recurrent, PrototypeLSTMCell), {}),
+    "prototype-norm": (NormalizedPrototypeLSTMCell, partial(Recurrent, NormalizedPrototypeLSTMCell), {}),
+    "pseudo-lstm": (PseudoLSTMCell, partial(Recurrent, PseudoLSTMCell), {}),
 }
 
 CELL_KINDS = tuple(_KINDS)
@@ -53,7 +54,7 @@ def make_cell(kind, input_size, hidden_size, **kwargs):
 
 
 def make_layer(kind, input_size, hidden_size, **kwargs):
-    """The layer (RNN, LSTM, GRU, PrototypeLSTM, ...) that unrolls cells of `kind`; other keyword arguments
+    """The layer (RNN, LSTM, GRU, or Recurrent(cell class)) that unrolls cells of `kind`; other keyword arguments
     (num_layers, bidirectional, batch_first, dropout, bias, ...) go to its constructor."""
     _, layer_class, variant = _lookup(kind, "make_layer")
     return layer_class(input_size, hidden_size, **variant, **kwargs)

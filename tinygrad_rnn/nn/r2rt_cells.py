@@ -21,8 +21,11 @@ are used on their own (as in Cho's GRU, whose reset gate also comes before the m
 import numpy as np
 
 from .cell_base import RecurrentCell, named
+from .declaration import CellDeclaration
 
 GATE_NAMES = ("i", "f", "o", "s~")
+# The gates, the write and the gated terms of a step, as the graphs colour them.
+_GATED = ("i_t", "f_t", "o_t", "s~_t", "os_t", "fs_t", "is_t")
 
 
 class PrototypeLSTMCell(RecurrentCell):
@@ -44,6 +47,9 @@ class PrototypeLSTMCell(RecurrentCell):
     """
 
     gate_names = GATE_NAMES
+    # s_t = f_t * s_{t-1} + i_t * s~_t: s is carried along the additive path, kept through fs_t.
+    declaration = CellDeclaration(states=("s_t",), carried="s_t", carousel_term="fs_t", carousel_factor="f_t",
+                                  gates=_GATED, name="prototype LSTM cell")
 
     def __init__(self, input_size, hidden_size, bias=True, forget_bias=None, input_bias=None, dtype=None,
                  backend=None):
@@ -78,17 +84,6 @@ class PrototypeLSTMCell(RecurrentCell):
         is_t = named(i_t * write_t, "is_t")  # what it writes
         return fs_t, is_t
 
-    def initial_state(self, state, batch_shape):
-        """s to start from: zeros when None, else the given tensor after checking it."""
-        if state is None:
-            return self.zeros(batch_shape)
-        if isinstance(state, (tuple, list)):
-            raise TypeError(
-                f"{self._describe()}: the state is one tensor s of shape "
-                f"{tuple(batch_shape) + (self.hidden_size,)}, got a {type(state).__name__} of {len(state)} items"
-            )
-        return self.check_state_tensor(state, batch_shape, "s")
-
 
 class NormalizedPrototypeLSTMCell(PrototypeLSTMCell):
     """NormalizedPrototypeLSTMCell(input_size, hidden_size, bias=True, forget_bias=None, input_bias=None, dtype=None,
@@ -108,6 +103,10 @@ class NormalizedPrototypeLSTMCell(PrototypeLSTMCell):
     only shrinks a state whose units spread more than about 1, a soft bound rather than a
     standardisation. Call: `s_t = cell(x_t, s_prev)`.
     """
+
+    # On the path s_{t-1} -> fs_t -> s'_t -> s_t the kept term is also divided by n_t.
+    declaration = CellDeclaration(states=("s_t",), carried="s_t", carousel_term="fs_t", carousel_factor="f_t / n_t",
+                                  gates=_GATED + ("s'_t",), name="normalized prototype cell")
 
     def step(self, x_proj, s, weights):
         fs_t, is_t = self.keep_and_write(x_proj, s, s, weights)
@@ -138,7 +137,8 @@ class PseudoLSTMCell(PrototypeLSTMCell):
     from s alone, or from (None, s); a given h must equal tanh(s).
     """
 
-    state_size = 2
+    declaration = CellDeclaration(states=("h_t", "s_t"), output="h_t", carried="s_t", carousel_term="fs_t",
+                                  carousel_factor="f_t", gates=_GATED, name="pseudo LSTM cell")
 
     def step(self, x_proj, state, weights):
         """(h_t, s_t) from x_proj = project_input(x_t) and (h_{t-1}, s_{t-1}), h_{t-1} = tanh(s_{t-1})."""
