@@ -12,6 +12,7 @@ import pytest
 
 import tinygrad_rnn as tg
 from tinygrad_rnn import nn, optim
+from tinygrad_rnn.gradients import trace_gradients
 from tinygrad_rnn.nn.r2rt_cells import NormalizedPrototypeLSTMCell, PrototypeLSTMCell, PseudoLSTMCell
 
 I, H, N, STEPS = 3, 5, 2, 6
@@ -22,9 +23,10 @@ def sigmoid(v):
     return 1 / (1 + np.exp(-v))
 
 
-def numpy_r2rt(kind, params, xs, s):
+def numpy_r2rt(kind, params, xs, s, inside=None):
     """R2RT (2016), "Three working models": every state s_t (and for the pseudo LSTM tanh(s_t)),
-    from the stacked PyTorch-layout parameters, rows i, f, o, then the write s~."""
+    from the stacked PyTorch-layout parameters, rows i, f, o, then the write s~. `inside`, a
+    list, receives each step's (f_t, s'_t) (s'_t: the sum before normalization)."""
     U, W = params["weight_ih"], params["weight_hh"]
     b = params["bias_ih"] + params["bias_hh"]
     rows = {name: slice(k * H, (k + 1) * H) for k, name in enumerate(("i", "f", "o", "write"))}
@@ -41,6 +43,8 @@ def numpy_r2rt(kind, params, xs, s):
         o = sigmoid(gate("o", read))
         write = np.tanh(gate("write", o * read))
         s = f * s + i * write
+        if inside is not None:
+            inside.append((f, s))
         if kind == "normalized":
             s = s / np.sqrt(np.var(s, axis=-1, keepdims=True) + 1)  # np.var: divides by H
         states.append(s)
@@ -183,6 +187,28 @@ def test_cell_passes_gradcheck_over_several_steps(kind, rng):
         return run(cell, x, s0)
 
     assert tg.gradcheck(fn, (x, s0, *cell.parameters()))
+
+
+def test_traced_carousel_of_the_normalized_cell(rng):
+    """The tracer splits dL/ds_{t-1} along the declared term fs_t = f_t * s_{t-1}: carousel[t] =
+    f_t * dL/dfs_t, where the gradient reaches fs_t through s_t = s'_t / sqrt(Var(s'_t) + 1).
+    Checked against that Jacobian written out: with n = sqrt(Var(s') + 1), m = mean(s'),
+    dL/ds'_j = g_j / n - (sum_i g_i s'_i) (s'_j - m) / (H n^3), g = dL/ds_t."""
+    np.random.seed(8)
+    cell = NormalizedPrototypeLSTMCell(I, H, dtype=np.float64)
+    xs = 2 * rng.standard_normal((STEPS, N, I))
+    trace = trace_gradients(cell, xs, loss="last", jacobians=False)
+    inside = []
+    numpy_r2rt("normalized", {k: p.numpy() for k, p in cell.named_parameters()}, xs, np.zeros((N, H)), inside)
+    for t in range(STEPS):
+        f, s_prime = inside[t]
+        n = np.sqrt(np.var(s_prime, axis=-1, keepdims=True) + 1)
+        g = trace.dL_dh[t]
+        dL_ds_prime = g / n - (g * s_prime).sum(-1, keepdims=True) * (s_prime - s_prime.mean(-1, keepdims=True)) / (
+            H * n**3)
+        np.testing.assert_allclose(trace.carousel[t], f * dL_ds_prime, rtol=1e-10, atol=1e-14)
+    assert trace.carousel_state == "s" and trace.carousel_factor == "f_t / n_t"
+    assert np.all((trace.carousel_share() > 0) & (trace.carousel_share() < 1))
 
 
 # ----------------------------------------------------------------------------------------------
