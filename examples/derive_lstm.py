@@ -130,11 +130,11 @@ def drift(cell, stream):
 
 
 def trace(cell, xs, state):
-    """The tracer over xs from `state` (None: zeros), loss = the sum of the last output."""
+    """The tracer over xs from `state` (None: zeros), loss = the sum of the last output: the norm
+    of dL/ds_t for the declared carried state s, and the carousel's share of dL/ds_(t-1)."""
     result = trace_gradients(cell, xs, state=state, loss="last", jacobians=False)
-    label = "c" if result.dL_dc is not None else "h"
-    share = result.carousel_share() if result.carousel is not None else None
-    return {"norms": result.grad_norm(label), "share": share, "lags": result.lags}
+    s = result.carousel_state  # the declared name of the carried state: 's', 'c' or 'h'
+    return {"norms": result.grad_norm(s), "share": result.carousel_share(), "lags": result.lags}
 
 
 # ----------------------------------------------------------------------------------------------
@@ -187,17 +187,21 @@ def train(key, args, seed, bar):
 
 
 def draw_three_steps(key, out):
-    """The graph of three steps of the cell, loss = sum of the last output, after backward."""
-    cell = make_cell(key, 2, 3, seed=0)
-    x = tg.Tensor(np.random.default_rng(0).standard_normal((3, 1, 2)))
-    state = None
-    for t in range(3):
-        with tg.time_step(t):
-            state = cell(x[t], state)
-    output = state[0] if isinstance(state, tuple) else state
-    loss = output.sum()
+    """The graph of the layer over three steps (H=3, one sequence), loss = the sum of the last
+    output, after backward; the carried state's path in bold, time running top to bottom."""
+    _, kind, options, keep_gate = MODELS[key]
+    np.random.seed(0)
+    layer = nn.make_layer(kind, 2, 3, dtype=np.float64, **options)
+    initialise(layer.cells, keep_gate)
+    # x and s_0 require grad so that the ops reading them are recorded and they keep their names
+    x = tg.Tensor(np.random.default_rng(0).standard_normal((3, 1, 2)), requires_grad=True, name="x")
+    s_0 = tg.Tensor(np.zeros((1, 1, 3)), requires_grad=True, name="s_0")
+    output, _ = layer(x, (None, s_0) if layer.state_names == ("h_0", "s_0") else s_0)
+    loss = nn.named(output[-1].sum(), "L")
+    viz.record_gradients(loss)
     loss.backward()
-    graph = viz.draw_graph(loss, highlight="cec", title=f"{MODELS[key][0]}: three steps, the state path in bold")
+    graph = viz.draw_graph(loss, highlight="cec", rankdir="TB",
+                           title=f"{MODELS[key][0]}: three steps; the path of the state s in bold")
     path = viz.save_graph(graph, str(out_dir(out) / f"derive_lstm_{key}_graph.png"))
     print(f"figure: {path}")
     return path

@@ -162,7 +162,7 @@ class PseudoLSTMCell(PrototypeLSTMCell):
             return self.zeros(batch_shape), self.zeros(batch_shape)
         s = self.check_state_tensor(s, batch_shape, "s")
         if h is None:
-            return named(s.tanh(), "h_t"), s
+            return named(s.tanh(), "h_0"), s
         h = self.check_state_tensor(h, batch_shape, "h")
         if not np.allclose(h.numpy(), np.tanh(s.numpy()), rtol=1e-5, atol=1e-6):
             raise ValueError(
