@@ -125,9 +125,9 @@ def test_the_pseudo_lstm_reads_its_state_through_tanh(rng):
     fs_t, is_t = s_t.grad_fn.inputs
     assert (fs_t.name, is_t.name) == ("fs_t", "is_t") and fs_t.grad_fn.inputs[1] is s0
     o_t, read = find(s_t, "os_t").grad_fn.inputs  # os_t = o_t * (what the write reads)
-    assert o_t.name == "o_t" and read.name == "h_t" and read.grad_fn.inputs[0] is s0
+    assert o_t.name == "o_t" and read.name == "h_0" and read.grad_fn.inputs[0] is s0  # h_0 = tanh(s_0)
     i_t = find(s_t, "i_t")
-    assert find(i_t, "h_t") is read and find(i_t, "fs_t") is None  # the gates read tanh(s) too
+    assert find(i_t, "h_0") is read and find(i_t, "fs_t") is None  # the gates read tanh(s) too
 
 
 def find(tensor, name):
