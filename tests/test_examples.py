@@ -22,6 +22,8 @@ SCRIPTS = {
     "lstm_variants.py": ["lstm_variants.png"],
     "exploding_gradients.py": ["exploding_gradients.png"],
     "sequence_tasks.py": ["sequence_tasks.png"],
+    "derive_lstm.py": ["derive_lstm_drift.png", "derive_lstm_gradients.png", "derive_lstm_training.png",
+                       "derive_lstm_prototype_graph.png", "derive_lstm_pseudo_graph.png"],
 }
 
 

@@ -289,7 +289,7 @@ def test_variant_names():
         nn.GRU(I, H, variant="lstm")
     with pytest.raises(ValueError, match="unknown kind 'lstm2'"):
         nn.make_cell("lstm2", I, H)
-    assert len(nn.CELL_KINDS) == 16
+    assert len(nn.CELL_KINDS) == 19
     for kind in nn.CELL_KINDS:
         assert nn.make_cell(kind, I, H).hidden_size == H
     assert nn.make_cell("rnn-relu", I, H).nonlinearity == "relu"

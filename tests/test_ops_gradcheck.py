@@ -129,6 +129,10 @@ CASES = [
     Case("functional_relu", F.relu, lambda a: np.maximum(a, 0), (nonzero((2, 3)),)),
     Case("functional_exp", F.exp, np.exp, (normal((2, 3)),)),
     Case("functional_log", F.log, np.log, (positive((2, 3)),)),
+    Case("sqrt", lambda a: a.sqrt(), np.sqrt, (positive((3, 4)),)),
+    Case("sqrt_of_broadcast_sum", lambda a, b: (a + b).sqrt(), lambda a, b: np.sqrt(a + b),
+         (positive((3, 1)), positive((4,)))),
+    Case("functional_sqrt", F.sqrt, np.sqrt, (positive((2, 3)),)),
     # Reductions: every axis form, with and without keepdims
     Case("sum_all", lambda a: a.sum(), lambda a: a.sum(), (normal((2, 3, 4)),)),
     Case("sum_all_keepdims", lambda a: a.sum(keepdims=True), lambda a: a.sum(keepdims=True), (normal((2, 3, 4)),)),
@@ -151,6 +155,14 @@ CASES = [
     Case("max_axis_neg1", lambda a: a.max(axis=-1), lambda a: a.max(axis=-1), (distinct((2, 3, 4)),)),
     Case("max_axes_0_2", lambda a: a.max(axis=(0, 2)), lambda a: a.max(axis=(0, 2)), (distinct((2, 3, 4)),)),
     Case("functional_max", lambda a: F.max(a, 1), lambda a: a.max(axis=1), (distinct((3, 4)),)),
+    Case("var_all", lambda a: a.var(), lambda a: a.var(ddof=1), (normal((2, 3, 4)),)),
+    Case("var_axis1_population", lambda a: a.var(1, correction=0), lambda a: a.var(axis=1), (normal((2, 3, 4)),)),
+    Case("var_axis_neg1_keepdims", lambda a: a.var(-1, True), lambda a: a.var(-1, ddof=1, keepdims=True),
+         (normal((2, 3, 4)),)),
+    Case("var_axes_0_2", lambda a: a.var(axis=(0, 2)), lambda a: a.var(axis=(0, 2), ddof=1), (normal((2, 3, 4)),)),
+    Case("var_of_broadcast_product", lambda a, b: (a * b).var(axis=-1, keepdims=True, correction=0),
+         lambda a, b: (a * b).var(axis=-1, keepdims=True), (normal((3, 1)), normal((5,)))),
+    Case("functional_var", lambda a: F.var(a, 0), lambda a: a.var(axis=0, ddof=1), (normal((3, 4)),)),
     # Shapes
     Case("reshape", lambda a: a.reshape(4, 3), lambda a: a.reshape(4, 3), (normal((3, 4)),)),
     Case("reshape_tuple_minus1", lambda a: a.reshape((2, -1)), lambda a: a.reshape(2, -1), (normal((2, 3, 2)),)),
@@ -335,8 +347,8 @@ def test_every_op_is_covered():
             seen.add(fn.name)
             stack.extend(t.grad_fn for t in fn.inputs)
     expected = {
-        "add", "sub", "neg", "mul", "div", "pow", "sigmoid", "tanh", "relu", "exp", "log", "sum", "mean",
-        "max", "reshape", "transpose", "getitem", "cat", "stack", "split", "matmul", "softmax",
+        "add", "sub", "neg", "mul", "div", "pow", "sigmoid", "tanh", "relu", "exp", "log", "sqrt", "sum",
+        "mean", "max", "var", "reshape", "transpose", "getitem", "cat", "stack", "split", "matmul", "softmax",
         "log_softmax", "cross_entropy", "mse_loss", "cast", "to",
     }
     assert expected <= seen, f"ops without a case: {sorted(expected - seen)}"

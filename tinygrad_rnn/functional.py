@@ -33,6 +33,16 @@ def log(x):
     return _tensor(x).log()
 
 
+def sqrt(x):
+    return _tensor(x).sqrt()
+
+
+def var(x, axis=None, keepdims=False, *, correction=1):
+    """sum((x - mean(x))^2) / (n - correction) over `axis`; correction=1 (PyTorch's default) is the
+    unbiased sample variance, correction=0 the population variance."""
+    return _tensor(x).var(axis, keepdims, correction=correction)
+
+
 def softmax(x, axis=-1):
     return _tensor(x).softmax(axis)
 

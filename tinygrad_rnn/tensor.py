@@ -7,10 +7,10 @@ from . import autograd
 from .autograd import check_backward_args, check_leaf_dtype, run_backward
 from .backend import backend_of, default_backend, get_array_module, get_backend, to_backend
 from .errors import GraphError, ShapeError
-from .ops.activation import Exp, Log, ReLU, Sigmoid, Tanh
+from .ops.activation import Exp, Log, ReLU, Sigmoid, Sqrt, Tanh
 from .ops.arithmetic import Add, Div, Mul, Neg, Pow, Sub
 from .ops.matmul import MatMul
-from .ops.reduce import Max, Mean, Sum
+from .ops.reduce import Max, Mean, Sum, Var
 from .ops.shape import Cast, GetItem, Reshape, Split, ToBackend, Transpose
 from .ops.softmax import LogSoftmax, Softmax
 
@@ -330,6 +330,18 @@ class Tensor:
 
     def log_softmax(self, axis=-1):
         return LogSoftmax.apply(self, axis=axis)
+
+    def sqrt(self):
+        return Sqrt.apply(self)
+
+    def var(self, axis=None, keepdims=False, *, correction=1):
+        """sum((x - mean(x))^2) / (n - correction) over `axis`. correction=1 (PyTorch's default)
+        is the unbiased sample variance; correction=0 the population variance (NumPy's default)."""
+        if isinstance(correction, bool) or not isinstance(correction, (int, float, np.integer, np.floating)):
+            raise TypeError(f"var: correction must be a number, got {correction!r}")
+        if not correction >= 0:
+            raise ValueError(f"var: correction must be >= 0, got {correction}")
+        return Var.apply(self, axis=axis, keepdims=keepdims, correction=correction)
 
     def reshape(self, *shape):
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):

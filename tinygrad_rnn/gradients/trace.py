@@ -370,20 +370,18 @@ def _unroll(cell, x, initial, slots, bptt):
 
 
 def _carousel_factor(s_t, s_prev):
-    """The factor a in s_t = a * s_{t-1} + (...), from the declared carousel term: 1.0 when
-    s_{t-1} enters the sum itself (the 1997 carousel), else the array a_t of the product
-    a_t * s_{t-1}. The split is exact when that product enters the sum that makes s_t."""
+    """(a_t, term): the factor a_t of the declared carousel term a_t * s_{t-1} and the term's
+    tensor, kept with retain_grad (the path carries a_t * dL/dterm back to s_{t-1}); (1.0, s_t)
+    when s_{t-1} enters the sum that makes s_t itself (the 1997 carousel). The term may reach s_t
+    through more ops than the sum (a normalized cell divides the sum): dL/dterm then already holds
+    what they do to the gradient."""
     found_prev, term, factor = carousel_parts(s_t)
     if found_prev is not s_prev:
         raise ValueError("trace_gradients: the declared carousel term does not read the state the step was given")
     if term is None:
-        return 1.0
-    if s_t._ctx.name != "add" or not any(u is term for u in s_t._ctx.inputs):
-        raise ValueError(
-            f"trace_gradients: {s_t.name} is not the sum of its declared carousel term {term.name} and "
-            f"the rest, so dL/d{s_t.name} cannot be split along it; declare carried=None for such a cell"
-        )
-    return factor.numpy()
+        return 1.0, s_t
+    term.retain_grad()
+    return factor.numpy(), term
 
 
 def _loss(loss, hs, cs):
@@ -425,10 +423,10 @@ def _gradients(run, h_init, c_init, has_c, slots):
     if run["factors"] is not None:
         carousel = np.zeros_like(carried)
         rest = np.zeros_like(carried)
-        for t, factor in enumerate(run["factors"]):
+        for t, (factor, term) in enumerate(run["factors"]):
             before = carried[t - 1] if t > 0 else carried_init
             if not run["cut"][t]:  # a detached state passes nothing back
-                carousel[t] = factor * carried[t]
+                carousel[t] = factor * _grad(term)
             rest[t] = before - carousel[t]
     return {
         "dL_dh": dL_dh,

@@ -16,9 +16,11 @@ from .recurrent import RNN, LSTM, GRU, RNNBase, Recurrent
 from .cell_base import RecurrentCell, named
 from .declaration import CellDeclaration, CellStep
 from .dropout import Dropout
+from .r2rt_cells import NormalizedPrototypeLSTMCell, PrototypeLSTMCell, PseudoLSTMCell
 from .factory import CELL_KINDS, make_cell, make_layer
 
 __all__ = ["Module", "Parameter"]
 __all__ += ["Linear", "utils", "save", "load", "SerializationError", "detach_state", "train_tbptt"]
 __all__ += ["RNNCell", "LSTMCell", "GRUCell", "RNN", "LSTM", "GRU", "Dropout", "CELL_KINDS", "make_cell", "make_layer",
             "RNNBase", "RecurrentCell", "Recurrent", "CellDeclaration", "CellStep", "named"]
+__all__ += ["PrototypeLSTMCell", "NormalizedPrototypeLSTMCell", "PseudoLSTMCell"]

@@ -81,6 +81,22 @@ class RecurrentCell(Module):
         values = np.random.uniform(-bound, bound, size=shape).astype(self._dtype)
         return Parameter(values, backend=self._backend)
 
+    def init_gate_bias(self, gate, value):
+        """Start the bias of `gate` (one of `self.gate_names`, e.g. 'f') at `value`; returns the cell.
+
+        Only the sum b_ih + b_hh of a gate's rows enters the gate, so that gate's rows of bias_ih
+        get `value` and those of bias_hh 0 (how LSTMCell's forget_bias and input_bias are set)."""
+        names = tuple(getattr(self, "gate_names", ()))
+        if gate not in names:
+            raise ValueError(f"{self._describe()}: no gate {gate!r} to bias; its gates are {names}")
+        if not self.bias:
+            raise ValueError(f"{self._describe()}: a gate bias needs bias=True")
+        H = self.hidden_size
+        rows = slice(names.index(gate) * H, (names.index(gate) + 1) * H)
+        self.bias_ih.data[rows] = value
+        self.bias_hh.data[rows] = 0
+        return self
+
     # ------------------------------------------------------------------------------------------
     # The fast path (layers use it; `forward` too, so both run the same code)
 

@@ -4,9 +4,12 @@
     lstm = nn.make_layer("lstm-1997", 8, 16, num_layers=2)
 """
 
+from functools import partial
+
 from .gru_cell import GRUCell
 from .lstm_cell import LSTMCell
-from .recurrent import GRU, LSTM, RNN
+from .r2rt_cells import NormalizedPrototypeLSTMCell, PrototypeLSTMCell, PseudoLSTMCell
+from .recurrent import GRU, LSTM, RNN, Recurrent
 from .rnn_cell import RNNCell
 
 # kind -> (cell class, layer class, the constructor arguments that pick the variant)
@@ -27,6 +30,10 @@ _KINDS = {
     "gru": (GRUCell, GRU, {"variant": "pytorch"}),
     "gru-cho": (GRUCell, GRU, {"variant": "cho"}),
     "mgu": (GRUCell, GRU, {"variant": "mgu"}),
+    # R2RT (2016)'s derivation: the prototype LSTM and two of its bounded fixes
+    "prototype": (PrototypeLSTMCell, partial(Recurrent, PrototypeLSTMCell), {}),
+    "prototype-norm": (NormalizedPrototypeLSTMCell, partial(Recurrent, NormalizedPrototypeLSTMCell), {}),
+    "pseudo-lstm": (PseudoLSTMCell, partial(Recurrent, PseudoLSTMCell), {}),
 }
 
 CELL_KINDS = tuple(_KINDS)
@@ -40,14 +47,14 @@ def _lookup(kind, what):
 
 
 def make_cell(kind, input_size, hidden_size, **kwargs):
-    """The cell of `kind` (one of CELL_KINDS); other keyword arguments (bias, forget_bias, dtype,
-    backend) go to its constructor."""
+    """The cell of `kind` (one of CELL_KINDS); other keyword arguments (bias, forget_bias,
+    input_bias, dtype, backend) go to its constructor."""
     cell_class, _, variant = _lookup(kind, "make_cell")
     return cell_class(input_size, hidden_size, **variant, **kwargs)
 
 
 def make_layer(kind, input_size, hidden_size, **kwargs):
-    """The layer (RNN, LSTM or GRU) that unrolls cells of `kind`; other keyword arguments
+    """The layer (RNN, LSTM, GRU, or Recurrent(cell class)) that unrolls cells of `kind`; other keyword arguments
     (num_layers, bidirectional, batch_first, dropout, bias, ...) go to its constructor."""
     _, layer_class, variant = _lookup(kind, "make_layer")
     return layer_class(input_size, hidden_size, **variant, **kwargs)

@@ -47,7 +47,8 @@ def lstm_variant(name):
 
 
 class LSTMCell(RecurrentCell):
-    """LSTMCell(input_size, hidden_size, bias=True, variant='pytorch', forget_bias=None, dtype=None, backend=None)
+    """LSTMCell(input_size, hidden_size, bias=True, variant='pytorch', forget_bias=None, input_bias=None,
+    dtype=None, backend=None)
 
     variant='pytorch' (the default) is PyTorch's nn.LSTMCell, with its parameters and gate order:
 
@@ -81,10 +82,16 @@ class LSTMCell(RecurrentCell):
     forget_bias: when given, the forget-gate bias starts at this value (Jozefowicz et al. 2015
     recommend 1.0): the f-rows of bias_ih are set to it and those of bias_hh to 0, since only
     their sum enters f_t.
+
+    input_bias: when given, the input-gate bias starts at this value, set the same way.
+    Hochreiter & Schmidhuber (1997, section 4) start it negative (their experiments use -1 to -6)
+    against internal state drift: a cell that writes little at first does not drive c_t, and with
+    it tanh(c_t), into saturation before it has learned what to store.
     """
 
     def __init__(
-        self, input_size, hidden_size, bias=True, variant="pytorch", forget_bias=None, dtype=None, backend=None
+        self, input_size, hidden_size, bias=True, variant="pytorch", forget_bias=None, input_bias=None,
+        dtype=None, backend=None,
     ):
         variant = lstm_variant(variant)
         parts = VARIANTS[variant]
@@ -104,7 +111,9 @@ class LSTMCell(RecurrentCell):
             width = len(self.sigmoid_gates) * hidden_size
             self.weight_gate_recurrent = self.new_parameter((width, width))
         if forget_bias is not None:
-            self._set_forget_bias(forget_bias)
+            self._set_gate_bias("f", forget_bias, "forget_bias", "learned forget gate")
+        if input_bias is not None:
+            self._set_gate_bias("i", input_bias, "input_bias", "input gate")
         self._pytorch_form = parts == _PYTORCH
 
     def _declare(self):
@@ -134,15 +143,12 @@ class LSTMCell(RecurrentCell):
             ("o", parts["output_gate"]),
         )
 
-    def _set_forget_bias(self, value):
-        if "f" not in self.gate_names:
-            raise ValueError(f"LSTMCell: forget_bias given, but variant {self.variant!r} has no learned forget gate")
+    def _set_gate_bias(self, gate, value, option, what):
+        if gate not in self.gate_names:
+            raise ValueError(f"LSTMCell: {option} given, but variant {self.variant!r} has no {what}")
         if not self.bias:
-            raise ValueError("LSTMCell: forget_bias needs bias=True")
-        H = self.hidden_size
-        rows = slice(self.gate_names.index("f") * H, (self.gate_names.index("f") + 1) * H)
-        self.bias_ih.data[rows] = value
-        self.bias_hh.data[rows] = 0
+            raise ValueError(f"LSTMCell: {option} needs bias=True")
+        self.init_gate_bias(gate, value)
 
     # ------------------------------------------------------------------------------------------
 

@@ -271,25 +271,27 @@ class RNN(RNNBase):
 
 class LSTM(RNNBase):
     """LSTM(input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
-    bidirectional=False, variant='pytorch', forget_bias=None, dtype=None, backend=None)
+    bidirectional=False, variant='pytorch', forget_bias=None, input_bias=None, dtype=None, backend=None)
 
     A stack of LSTMCells unrolled over time; `variant` picks any LSTMCell variant ('pytorch',
     '1997', 'peephole', 'NIG', 'NFG', 'NOG', 'NIAF', 'NOAF', 'NP', 'CIFG', 'FGR'; see LSTMCell),
     so `LSTM(8, 16, num_layers=2, bidirectional=True, variant='CIFG')` is a 2-layer bidirectional
     CIFG-LSTM. `output, (h_n, c_n) = lstm(x, (h_0, c_0))` with the shapes of RNN; c_0 and c_n as
     h_0 and h_n. (FGR's previous-gate state starts at zero in each call and is not returned.)
+    forget_bias and input_bias start those gates' biases in every cell (see LSTMCell).
     """
 
     state_names = ("h_0", "c_0")
 
     def __init__(
         self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
-        bidirectional=False, variant="pytorch", forget_bias=None, dtype=None, backend=None,
+        bidirectional=False, variant="pytorch", forget_bias=None, input_bias=None, dtype=None, backend=None,
     ):
         variant = lstm_variant(variant)
 
         def make_cell(layer_input):
-            return LSTMCell(layer_input, hidden_size, bias, variant, forget_bias, dtype=dtype, backend=backend)
+            return LSTMCell(layer_input, hidden_size, bias, variant, forget_bias, input_bias, dtype=dtype,
+                            backend=backend)
 
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, make_cell)
         self.variant = variant

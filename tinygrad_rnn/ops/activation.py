@@ -1,4 +1,4 @@
-"""Elementwise nonlinearities: sigmoid, tanh, relu, exp, log.
+"""Elementwise functions of one input: sigmoid, tanh, relu, exp, log, sqrt.
 
 Backwards that are products of fresh temporaries work in place on them (`d *= grad`), saving
 an allocation per op, which matters when a BPTT step is a few microseconds of arithmetic.
@@ -95,3 +95,18 @@ class Log(Function):
     def backward(self, grad):
         (x,) = self.saved
         return (grad / x,)
+
+
+class Sqrt(Function):
+    """y = sqrt(x);  dL/dx = dL/dy / (2 y)  (inf at x = 0, as in PyTorch)."""
+
+    name = "sqrt"
+
+    def forward(self, x):
+        y = get_array_module(x).sqrt(x)
+        self.saved = (y,)
+        return y
+
+    def backward(self, grad):
+        (y,) = self.saved
+        return (grad / (2 * y),)
