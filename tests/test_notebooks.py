@@ -15,6 +15,8 @@ NOTEBOOKS = sorted((ROOT / "examples" / "notebooks").glob("*.ipynb"))
 EXPECTED_IMAGES = {
     "01_tape_and_graph.ipynb": 4,
     "02_gradients_through_time.ipynb": 5,
+    "03_derive_the_lstm.ipynb": 3,
+    "04_your_own_cell.ipynb": 4,
 }
 
 
