@@ -41,9 +41,15 @@ def execute(path, timeout=CELL_TIMEOUT_S):
     executed notebook; a cell that raises raises nbclient's CellExecutionError."""
     import nbclient
     import nbformat
+    from jupyter_client import KernelManager
+    from jupyter_client.kernelspec import KernelSpecManager
 
     nb = nbformat.read(str(path), as_version=4)
-    client = nbclient.NotebookClient(nb, timeout=timeout, kernel_name="python3",
+    # The kernel of this Python (ipykernel's own spec, sys.executable), never a 'python3' kernel
+    # installed elsewhere on the machine, which may lack this package.
+    specs = KernelSpecManager(kernel_dirs=[])
+    km = KernelManager(kernel_name="python3", kernel_spec_manager=specs)
+    client = nbclient.NotebookClient(nb, km=km, timeout=timeout, kernel_name="python3",
                                      resources={"metadata": {"path": str(Path(path).parent)}})
     client.execute()
     return nb
