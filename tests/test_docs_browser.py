@@ -23,7 +23,7 @@ CHROME_FLAGS = [
     "--proxy-server=http://127.0.0.1:9", "--proxy-bypass-list=<-loopback>",
 ]
 INSTALL_HINT = "install them: apt-get install chromium chromium-driver (Debian/Ubuntu; .ci/run does this)"
-PAGES = ["concepts/cec", "concepts/notation"]
+PAGES = ["concepts/cec", "concepts/notation", "concepts/cells"]
 
 
 def _browser_paths():
@@ -98,6 +98,15 @@ def test_formulas_are_typeset_offline(site, browser, page):
     # Laid out by the browser: each formula takes room on the page (a MathML-blind browser, or
     # markup it cannot read, leaves zero-sized or collapsed boxes).
     assert all(w > 3 and h > 5 for w, h in sizes), f"{page}: some formulas were not laid out: {sizes[:5]}"
+    # An aligned block (\begin{aligned}) is a table whose rows line up on their relation signs.
+    lefts = browser.execute_script(
+        "return Array.from(document.querySelectorAll('article mtable')).map(t =>"
+        "  Array.from(t.querySelectorAll(':scope > mtr')).filter(r => r.children.length > 1)"
+        "    .map(r => r.children[1].getBoundingClientRect().left))"
+    )
+    assert lefts or page != "concepts/cells", "concepts/cells sets its equations in aligned blocks; none found"
+    for column in lefts:
+        assert len(column) >= 2 and max(column) - min(column) < 1, f"{page}: an aligned block is not aligned: {column}"
     remote = [url for url in _resources(browser) if url.startswith(("http:", "https:"))]
     assert not remote, f"{page} asked the network for {remote}"
 

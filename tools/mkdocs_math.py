@@ -17,11 +17,59 @@ FORMULA = re.compile(
 )
 
 
+ALIGNED = re.compile(r"^\\begin\{aligned\}(?P<body>.*)\\end\{aligned\}$", re.S)
+
+
+# latex2mathml sizes \big( but not \big\lVert: such delimiters go in as the characters they stand for.
+SIZED_DELIMITER = re.compile(r"(\\(?:big|Big|bigg|Bigg)[lr]?)\s*(\\(?:lVert|rVert|Vert|\||lvert|rvert|vert|langle|rangle))(?![A-Za-z])")
+DELIMITER_CHARS = {"\\lVert": "\u2016", "\\rVert": "\u2016", "\\Vert": "\u2016", "\\|": "\u2016",
+                   "\\lvert": "|", "\\rvert": "|", "\\vert": "|", "\\langle": "\u27e8", "\\rangle": "\u27e9"}
+
+
 def to_mathml(tex, display):
     """MathML for one formula; display=True for a formula set on its own line."""
-    mathml = convert(tex.strip(), display="block" if display else "inline")
+    tex = tex.strip()
+    source = tex
+    tex = SIZED_DELIMITER.sub(lambda m: m.group(1) + DELIMITER_CHARS[m.group(2)], tex)
+    aligned = ALIGNED.match(tex)
+    if aligned:
+        mathml = aligned_to_mathml(aligned.group("body"))
+    elif "\\begin{aligned}" in tex:
+        raise ValueError("an aligned environment must be the whole formula")
+    else:
+        mathml = convert(tex, display="block" if display else "inline")
+    unread = re.search(r">(\\[A-Za-z]+|&amp;|&)<", mathml)
+    if unread:  # latex2mathml passes what it cannot read through as a symbol
+        raise ValueError(f"latex2mathml left {unread.group(1)!r} unread")
     # The TeX source stays in the page for copying and for screen readers that prefer it.
-    return mathml.replace("<math", f'<math alttext="{html.escape(tex.strip(), quote=True)}"', 1)
+    return mathml.replace("<math", f'<math alttext="{html.escape(source, quote=True)}"', 1)
+
+
+def aligned_to_mathml(body):
+    """\\begin{aligned} ... \\end{aligned} as a MathML table (latex2mathml reads '&' as a letter).
+
+    Rows split at \\\\, cells at &; as in LaTeX, the cells of each pair align right then left, so
+    'a &= b' lines up on '='; later pairs ('&& \\text{...}') stand apart by 2em. The alignment is
+    CSS, which browsers apply to MathML tables (columnalign is not part of MathML Core)."""
+    rows = [row for row in re.split(r"\\\\(?:\[[^\]]*\])?", body) if row.strip()]
+    table = []
+    for row in rows:
+        cells = re.split(r"(?<!\\)&", row)
+        tds = []
+        for k, cell in enumerate(cells):
+            # '{}' before a cell that starts with a relation keeps the relation's spacing
+            inner = _inner(convert(("{}" if k % 2 else "") + cell.strip())) if cell.strip() else ""
+            align = "left" if k % 2 else "right"
+            gap = "padding-left:2em;" if k >= 2 and k % 2 == 0 else ""
+            tds.append(f'<mtd style="text-align:{align};{gap}padding-top:0.2em;padding-bottom:0.2em">{inner}</mtd>')
+        table.append("<mtr>" + "".join(tds) + "</mtr>")
+    return ('<math xmlns="http://www.w3.org/1998/Math/MathML" display="block"><mtable>'
+            + "".join(table) + "</mtable></math>")
+
+
+def _inner(mathml):
+    """The content of a <math> element."""
+    return mathml[mathml.index(">") + 1:mathml.rindex("</math>")]
 
 
 def typeset(page_html, where="a page"):
