@@ -233,6 +233,33 @@ def test_two_layers_stay_two_cell_nodes_per_step():
     assert any('class=cec' in line and "label=s_t0" in line for line in source.splitlines())
 
 
+def test_two_passes_through_one_layer_stay_two_calls():
+    """A layer reuses its CellStep objects from one forward to the next; the graph still tells
+    the calls of two passes apart (by the tensors joining each call's ops)."""
+    np.random.seed(0)
+    layer = nn.Recurrent(KeepCell, 2, 3, dtype="float64")
+    first, _ = layer(tg.Tensor(np.ones((3, 1, 2))))
+    second, _ = layer(tg.Tensor(np.full((3, 1, 2), -1.0)))
+    loss = (first * second).sum()
+    loss.backward()
+    source = viz.draw_graph(loss, level="cell").source
+    assert len(re.findall(r'label="KeepCell, t=2[\n"]', source)) == 2
+    op_level = viz.draw_graph(loss).source
+    assert len(cec_edges(op_level)) == 2 * 3 * 4  # both passes' carried paths
+
+
+def test_declaration_errors_name_the_field():
+    with pytest.raises(ValueError, match="output='y_t' is not one of the states"):
+        nn.CellDeclaration(states=("h_t",), output="y_t")
+    with pytest.raises(ValueError, match="declare carried= too"):
+        nn.CellDeclaration(states=("h_t",), carousel_term="zh_t", carousel_factor="z_t")
+    with pytest.raises(ValueError, match="needs carousel_factor"):
+        nn.CellDeclaration(states=("h_t",), carried="h_t", carousel_term="zh_t")
+    with pytest.raises(ValueError, match="distinct non-empty names"):
+        nn.CellDeclaration(states=("h_t", "h_t"))
+    assert nn.CellDeclaration(states=("h_t", "c_t"), carried="c_t").carousel_factor == "1"
+
+
 # ----------------------------------------------------------------------------------------------
 # The tracer and its plots
 
