@@ -35,7 +35,22 @@ LABELS = {
 
 
 def label_of(kind):
+    """A legend label for a cell kind (a name of nn.CELL_KINDS) or a cell class (its name)."""
+    if isinstance(kind, type):
+        return kind.__name__
     return LABELS.get(kind, kind.upper() if kind.startswith(("lstm", "gru")) else kind)
+
+
+def make_cell(kind, input_size, hidden_size):
+    """nn.make_cell(kind, ...) for a kind's name; `kind(input_size, hidden_size)` for a cell class."""
+    return kind(input_size, hidden_size) if isinstance(kind, type) else nn.make_cell(kind, input_size, hidden_size)
+
+
+def make_layer(kind, input_size, hidden_size):
+    """nn.make_layer(kind, ...) for a kind's name; nn.Recurrent(kind, ...) for a cell class."""
+    if isinstance(kind, type):
+        return nn.Recurrent(kind, input_size, hidden_size)
+    return nn.make_layer(kind, input_size, hidden_size)
 
 
 def lstm_step_graph(hidden_size=4, input_size=3, seed=0):
@@ -56,16 +71,16 @@ def lstm_step_graph(hidden_size=4, input_size=3, seed=0):
 
 
 def unrolled_graph(kind="lstm", steps=3, level="op", hidden_size=4, input_size=3, seed=0):
-    """A one-layer nn.make_layer(kind) unrolled over `steps`, after backward of L = sum(h at the
-    last step); edges are as wide as the log of their gradient."""
+    """A one-layer layer of cells of `kind` (a name of nn.CELL_KINDS, or a cell class) unrolled
+    over `steps`, after backward of L = sum(h at the last step); edges are as wide as the log of
+    their gradient."""
     np.random.seed(seed)
-    layer = nn.make_layer(kind, input_size, hidden_size)
-    x = Tensor(np.random.randn(steps, 1, input_size).astype(np.float32), name="x")
-    h_0 = Tensor(np.zeros((1, 1, hidden_size), dtype=np.float32), requires_grad=True, name="h_0")
-    state = h_0
-    if isinstance(layer, nn.LSTM):
-        state = (h_0, Tensor(np.zeros((1, 1, hidden_size), dtype=np.float32), requires_grad=True, name="c_0"))
-    output, _ = layer(x, state)
+    layer = make_layer(kind, input_size, hidden_size)
+    dtype = layer.cells[0].weight_ih.dtype
+    x = Tensor(np.random.randn(steps, 1, input_size).astype(dtype), name="x")
+    states = [Tensor(np.zeros((1, 1, hidden_size), dtype=dtype), requires_grad=True, name=name)
+              for name in layer.state_names]
+    output, _ = layer(x, states[0] if len(states) == 1 else tuple(states))
     loss = output[steps - 1].sum()
     loss.name = "L"
     record_gradients(loss)
@@ -80,8 +95,8 @@ def gradient_flow_traces(kinds, steps=50, hidden_size=32, input_size=8, batch=4,
     traces = {}
     for kind in kinds:
         np.random.seed(seed)
-        cell = nn.make_cell(kind, input_size, hidden_size)
-        traces[label_of(kind)] = trace_gradients(cell, x, loss="last", jacobians=False)
+        cell = make_cell(kind, input_size, hidden_size)
+        traces[label_of(kind)] = trace_gradients(cell, x.astype(cell.weight_ih.dtype), loss="last", jacobians=False)
     return traces
 
 
