@@ -6,6 +6,7 @@ import numpy as np
 
 from ..autograd import Function
 from ..backend import get_array_module
+from .dtypes import not_float
 
 
 def _normalize_axes(axis, ndim):
@@ -44,6 +45,8 @@ class Mean(Function):
     name = "mean"
 
     def forward(self, x):
+        if x.dtype.kind != "f":
+            raise not_float(self.name, x)
         self.in_shape = x.shape
         self.axes = _normalize_axes(self.axis, x.ndim)
         count = 1
@@ -91,6 +94,8 @@ class Var(Function):
     correction = 1  # the divisor is n - correction
 
     def forward(self, x):
+        if x.dtype.kind != "f":
+            raise not_float(self.name, x)
         self.axes = _normalize_axes(self.axis, x.ndim)
         count = 1
         for a in self.axes:
