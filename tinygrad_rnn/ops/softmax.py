@@ -3,6 +3,7 @@
 from ..autograd import Function
 from ..backend import get_array_module
 from .dtypes import not_float
+from .shape import normalize_axis
 
 
 def log_softmax_array(x, axis):
@@ -20,6 +21,7 @@ class Softmax(Function):
     def forward(self, x):
         if x.dtype.kind != "f":
             raise not_float(self.name, x)
+        normalize_axis(self.name, self.axis, x.shape)
         xp = get_array_module(x)
         e = xp.exp(x - x.max(axis=self.axis, keepdims=True))
         y = e / e.sum(axis=self.axis, keepdims=True)
@@ -39,6 +41,7 @@ class LogSoftmax(Function):
     def forward(self, x):
         if x.dtype.kind != "f":
             raise not_float(self.name, x)
+        normalize_axis(self.name, self.axis, x.shape)
         y = log_softmax_array(x, self.axis)
         self.saved = (y,)
         return y
