@@ -274,6 +274,11 @@ CASES = [
     Case("chunk_axis0", lambda a: F.chunk(a, 2), lambda a: tuple(np.split(a, [2], axis=0)), (normal((4, 3)),)),
     # Matrix products
     Case("matmul_2d", lambda a, b: a @ b, lambda a, b: a @ b, (normal((3, 4)), normal((4, 2)))),
+    # A square second operand: a backward that forgets a transpose still has the right shapes here.
+    Case("matmul_square_second", lambda a, b: a @ b, lambda a, b: a @ b, (normal((3, 4)), normal((4, 4)))),
+    Case("matmul_square_both", lambda a, b: a @ b, lambda a, b: a @ b, (normal((4, 4)), normal((4, 4)))),
+    Case("matmul_3d_square_weight", lambda a, b: a @ b, lambda a, b: a @ b, (normal((2, 3, 3)), normal((3, 3)))),
+    Case("matmul_1d_square", lambda a, b: a @ b, lambda a, b: a @ b, (normal((3,)), normal((3, 3)))),
     Case("matmul_1d_2d", lambda a, b: a @ b, lambda a, b: a @ b, (normal((4,)), normal((4, 2)))),
     Case("matmul_2d_1d", lambda a, b: a @ b, lambda a, b: a @ b, (normal((3, 4)), normal((4,)))),
     Case("matmul_1d_1d", lambda a, b: a @ b, lambda a, b: a @ b, (normal((4,)), normal((4,)))),
