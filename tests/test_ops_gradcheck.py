@@ -411,6 +411,37 @@ def test_every_op_is_covered():
     assert expected <= seen, f"ops without a case: {sorted(expected - seen)}"
 
 
+def test_op_parameters_are_declared(monkeypatch):
+    """Every parameter an op is applied with (axis=, exponent=, index=, ...) is declared on its
+    class with a default, so a reader of the op sees what it takes."""
+    from tinygrad_rnn.autograd import Function
+
+    applied = []
+    original = Function.apply.__func__
+
+    def recording_apply(cls, *inputs, **params):
+        applied.append((cls, params))
+        return original(cls, *inputs, **params)
+
+    monkeypatch.setattr(Function, "apply", classmethod(recording_apply))
+    rng = np.random.default_rng(0)
+    for case in CASES:
+        _, tensors = _leaves(case, "numpy", rng)
+        case.fn(*tensors)
+    tg.Tensor([1.0]).leaky_relu(0.2).clip(0, 1)
+    undeclared = {
+        f"{cls.__name__}.{name}"
+        for cls, params in applied
+        for name in params
+        if not any(name in vars(c) for c in cls.__mro__ if c is not Function)
+    }
+    assert not undeclared, f"parameters not declared on their op class: {sorted(undeclared)}"
+    assert {cls.__name__ for cls, params in applied if params} >= {
+        "Sum", "Mean", "Max", "Var", "Pow", "Softmax", "LogSoftmax", "Reshape", "Transpose", "GetItem", "Cat",
+        "Stack", "Split", "Cast", "ToBackend", "Clip", "LeakyReLU",
+    }
+
+
 def test_max_shares_the_gradient_between_ties(backend):
     """At a tie the gradient is split equally (the subgradient gradcheck cannot see)."""
     x = tg.Tensor(np.array([[1.0, 3.0, 3.0], [2.0, 0.0, -1.0]]), requires_grad=True, backend=backend)

@@ -30,6 +30,8 @@ class Sum(Function):
     """y = sum of x over `axis`;  dL/dx = dL/dy copied along the summed axes."""
 
     name = "sum"
+    axis = None  # the axis or axes summed over; None: all of them
+    keepdims = False  # keep the summed axes, as length 1
 
     def forward(self, x):
         self.in_shape = x.shape
@@ -45,6 +47,8 @@ class Mean(Function):
     """y = mean of x over `axis` (n elements each);  dL/dx = dL/dy / n, copied along the axes."""
 
     name = "mean"
+    axis = None  # the axis or axes averaged over; None: all of them
+    keepdims = False  # keep the averaged axes, as length 1
 
     def forward(self, x):
         if x.dtype.kind != "f":
@@ -66,6 +70,8 @@ class Max(Function):
     """y = max of x over `axis`;  dL/dx = dL/dy at the maximal elements (shared equally on ties)."""
 
     name = "max"
+    axis = None  # the axis or axes the max is taken over; None: all of them
+    keepdims = False  # keep the reduced axes, as length 1
 
     def forward(self, x):
         self.axes = _normalize_axes(self.name, self.axis, x.shape)

@@ -26,6 +26,7 @@ class Reshape(Function):
     """y = x with a new shape;  dL/dx = dL/dy reshaped back."""
 
     name = "reshape"
+    shape = ()  # the new shape (may hold one -1)
 
     def forward(self, x):
         self.in_shape = x.shape
@@ -39,6 +40,7 @@ class Transpose(Function):
     """y = x with axes permuted;  dL/dx = dL/dy with the inverse permutation."""
 
     name = "transpose"
+    axes = ()  # the permutation: output axis i is input axis axes[i]
 
     def forward(self, x):
         return x.transpose(self.axes)
@@ -60,6 +62,7 @@ class GetItem(Function):
     """y = x[index];  dL/dx = zeros with dL/dy added at the picked positions (repeats add up)."""
 
     name = "getitem"
+    index = ()  # what goes between the brackets: ints, slices, None, ..., integer arrays
 
     def forward(self, x):
         self.in_shape = x.shape
@@ -90,6 +93,7 @@ class Cat(Function):
 
     name = "cat"
     same_dtype = True
+    axis = 0  # the existing axis the inputs are joined along
 
     def forward(self, *arrays):
         axis = normalize_axis("cat", self.axis, arrays[0].shape)
@@ -112,6 +116,7 @@ class Stack(Function):
 
     name = "stack"
     same_dtype = True
+    axis = 0  # where the new axis goes
 
     def forward(self, *arrays):
         shapes = {tuple(a.shape) for a in arrays}
@@ -136,6 +141,8 @@ class Split(Function):
     """
 
     name = "split"
+    sizes = ()  # the length of each piece along `axis`
+    axis = 0  # the axis cut, as an index in [0, ndim)
 
     def forward(self, x):
         axis = self.axis
@@ -182,6 +189,7 @@ class Cast(Function):
     """y = x converted to `dtype`;  dL/dx = dL/dy converted back."""
 
     name = "cast"
+    dtype = None  # the dtype converted to (a numpy.dtype)
 
     def forward(self, x):
         self.in_dtype = x.dtype
@@ -195,6 +203,7 @@ class ToBackend(Function):
     """y = x copied to another backend;  dL/dx = dL/dy copied back."""
 
     name = "to"
+    backend = "numpy"  # the name of the backend copied to
 
     def forward(self, x):
         self.source = backend_of(x).name

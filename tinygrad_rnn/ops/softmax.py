@@ -17,6 +17,7 @@ class Softmax(Function):
     """y_i = exp(x_i) / sum_j exp(x_j);  dL/dx = y * (dL/dy - sum_j dL/dy_j y_j)."""
 
     name = "softmax"
+    axis = -1  # the axis the probabilities sum to 1 along
 
     def forward(self, x):
         if x.dtype.kind != "f":
@@ -37,6 +38,7 @@ class LogSoftmax(Function):
     """y_i = x_i - log sum_j exp(x_j);  dL/dx = dL/dy - softmax(x) * sum_j dL/dy_j."""
 
     name = "log_softmax"
+    axis = -1  # the axis the softmax normalizes along
 
     def forward(self, x):
         if x.dtype.kind != "f":
