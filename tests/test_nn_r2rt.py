@@ -332,3 +332,16 @@ def test_pseudo_lstm_layer_states_and_tbptt(rng, tmp_path):
     other = nn.make_layer("pseudo-lstm", I, H, num_layers=2, dtype=np.float64)
     nn.load(other, tmp_path / "pseudo.npz")
     np.testing.assert_array_equal(other(xs)[0].numpy(), layer(xs)[0].numpy())
+
+
+def test_init_gate_bias_on_any_cell_with_named_gates():
+    gru = nn.GRUCell(I, H, variant="cho").init_gate_bias("z", 3.0)
+    np.testing.assert_array_equal(gru.bias_ih.numpy()[H : 2 * H] + gru.bias_hh.numpy()[H : 2 * H], 3.0)
+    proto = PrototypeLSTMCell(I, H, input_bias=-3.0, forget_bias=2.0)
+    b = proto.bias_ih.numpy() + proto.bias_hh.numpy()
+    np.testing.assert_array_equal(b[:H], -3.0)
+    np.testing.assert_array_equal(b[H : 2 * H], 2.0)
+    with pytest.raises(ValueError, match=r"no gate 'g' to bias; its gates are \('i', 'f', 'o', 's~'\)"):
+        proto.init_gate_bias("g", 1.0)
+    with pytest.raises(ValueError, match="a gate bias needs bias=True"):
+        PseudoLSTMCell(I, H, bias=False, forget_bias=1.0)
