@@ -69,6 +69,7 @@ def parse_args(argv=None):
     p.add_argument("--lr", type=float, default=1e-2, help="Adam learning rate (default 1e-2)")
     p.add_argument("--clip", type=float, default=1.0, help="clip the gradient norm to this (default 1.0)")
     p.add_argument("--seeds", type=int, default=2, help="training runs per model (default 2)")
+    p.add_argument("--models", default=",".join(MODELS), help=f"comma separated, from {','.join(MODELS)} (default: all)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default=DEFAULT_OUT, help=f"folder for the figures (default {DEFAULT_OUT})")
     p.add_argument("--quick", action="store_true", help="small sizes, a few seconds; checks the drift claims")
@@ -80,6 +81,12 @@ def parse_args(argv=None):
         p.error("--hidden, --train-hidden, --batch, --seeds and --train-steps must be positive")
     if args.stream < 10 or args.trace_steps < 2 or args.T < 2:
         p.error("--stream must be at least 10, --trace-steps and --T at least 2")
+    args.models = [m.strip() for m in args.models.split(",")]
+    unknown = [m for m in args.models if m not in MODELS]
+    if unknown:
+        p.error(f"--models: unknown {unknown}; choose from {list(MODELS)}")
+    if args.quick and args.models != list(MODELS):
+        p.error("--quick checks claims about every model; run it without --models")
     return args
 
 
@@ -88,6 +95,7 @@ def parse_args(argv=None):
 
 
 def initialise(cells, keep_gate):
+    """Start the gate that keeps the state (None: the 1997 LSTM has none) at KEEP_BIAS."""
     for cell in cells:
         if keep_gate is not None:
             cell.init_gate_bias(keep_gate, KEEP_BIAS)
@@ -111,18 +119,19 @@ def carried(state):
 
 
 def drift(cell, stream):
-    """Run `cell` over the stream (T, N, I), never reset; per step, mean |s_t| and the share of
-    units with |s_t| > 3; and the final state (to trace from)."""
+    """Run `cell` over the stream (T, N, I), never reset; per step, mean |s_t|, the share of
+    units with |s_t| > 3 and the largest |s_t|; and the final state (to trace from)."""
     state = None
-    means, saturated = [], []
+    means, saturated, peaks = [], [], []
     with tg.no_grad():
         for x in stream:
             state = cell(tg.Tensor(x), state)
             s = np.abs(carried(state).numpy())
             means.append(s.mean())
             saturated.append((s > SATURATED).mean())
+            peaks.append(s.max())
     final = tuple(t.numpy() for t in state) if isinstance(state, tuple) else state.numpy()
-    return np.array(means), np.array(saturated), final
+    return np.array(means), np.array(saturated), np.array(peaks), final
 
 
 # ----------------------------------------------------------------------------------------------
@@ -218,25 +227,26 @@ def main(argv=None):
     xs = INPUT_MEAN + rng.standard_normal((args.trace_steps, N, I))
 
     drifts, flows = {}, {}
-    with Progress(len(MODELS), "drift and gradient flow") as bar:
-        for key in MODELS:
+    with Progress(len(args.models), "drift and gradient flow") as bar:
+        for key in args.models:
             cell = make_cell(key, I, H, args.seed)
-            means, saturated, final = drift(cell, stream)
-            drifts[key] = (means, saturated)
+            means, saturated, peaks, final = drift(cell, stream)
+            drifts[key] = (means, saturated, peaks)
             flows[key, "fresh"] = trace(cell, xs, None)
             flows[key, "drifted"] = trace(cell, xs, final)
             bar.update(1, model=key)
 
     runs = {}
-    with Progress(len(MODELS) * args.seeds * args.train_steps, "adding problem") as bar:
-        for key in MODELS:
+    with Progress(len(args.models) * args.seeds * args.train_steps, "adding problem") as bar:
+        for key in args.models:
             runs[key] = [train(key, args, args.seed + k, bar) for k in range(args.seeds)]
 
     T_stream, lag = args.stream, min(args.trace_steps - 1, 50)
     baseline = data.adding_baseline_mse("arjovsky", args.T)
     rows = []
-    for key, (label, *_rest) in MODELS.items():
-        means, saturated = drifts[key]
+    for key in args.models:
+        label = MODELS[key][0]
+        means, saturated, _ = drifts[key]
         fresh, drifted = flows[key, "fresh"], flows[key, "drifted"]
         share = drifted["share"]
         rows.append([
@@ -247,7 +257,7 @@ def main(argv=None):
             f"{fresh['norms'][-1 - lag]:.1e}",
             f"{drifted['norms'][-1]:.1e}",
             f"{drifted['norms'][-1 - lag]:.1e}",
-            "-" if share is None else f"{share.mean():.2f}",
+            f"{share.mean():.2f}",
             " / ".join(f"{r[-1, 1]:.4f}" for r in runs[key]),
         ])
     print_table(
@@ -267,7 +277,8 @@ def main(argv=None):
     plot_gradients(flows, args)
     plot_training(runs, baseline, args)
     for key in ("prototype", "pseudo"):
-        draw_three_steps(key, args.out)
+        if key in args.models:
+            draw_three_steps(key, args.out)
 
     if args.quick:
         final = {key: drifts[key][0][-1] for key in MODELS}
@@ -276,17 +287,22 @@ def main(argv=None):
               f"(normalized {final['normalized']:.2f}, pseudo {final['pseudo']:.2f}, GRU {final['gru']:.2f})")
         check(final["lstm1997-3"] < 0.5 * final["lstm1997"],
               f"input-gate bias -3 slows the 1997 LSTM's drift ({final['lstm1997-3']:.2f} vs {final['lstm1997']:.2f})")
-        check(drifts["gru"][0].max() <= 1, "the GRU's state stays within [-1, 1]")
+        check(drifts["gru"][2].max() < 1, f"the GRU's state stays inside (-1, 1) (largest |h_t|: {drifts['gru'][2].max():.3f})")
+
+
+def color(key):
+    """The same colour for a model in every figure."""
+    return f"C{list(MODELS).index(key)}"
 
 
 def plot_drift(drifts, args):
     plt = pyplot()
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.2), layout="constrained")
     steps = np.arange(1, args.stream + 1)
-    for k, (key, (means, saturated)) in enumerate(drifts.items()):
+    for key, (means, saturated, _) in drifts.items():
         style = "--" if key.startswith("lstm1997") else "-"
-        ax1.semilogy(steps, means, style, color=f"C{k}", lw=1.5, label=MODELS[key][0])
-        ax2.plot(steps, 100 * saturated, style, color=f"C{k}", lw=1.5, label=MODELS[key][0])
+        ax1.semilogy(steps, means, style, color=color(key), lw=1.5, label=MODELS[key][0])
+        ax2.plot(steps, 100 * saturated, style, color=color(key), lw=1.5, label=MODELS[key][0])
     ax1.set_xlabel("time step t of one stream, never reset")
     ax1.set_ylabel("mean |s_t| (log scale)")
     ax1.set_title(f"Internal state drift: inputs N({INPUT_MEAN}, 1), keep-gate bias +{KEEP_BIAS:g}")
@@ -302,15 +318,20 @@ def plot_drift(drifts, args):
 def plot_gradients(flows, args):
     plt = pyplot()
     fig, axes = plt.subplots(1, 3, figsize=(16, 4.2), layout="constrained")
-    for k, key in enumerate(MODELS):
+    shown = [key for key in MODELS if (key, "fresh") in flows]
+    for key in shown:
         style = "--" if key.startswith("lstm1997") else "-"
         for ax, start in zip(axes[:2], ("fresh", "drifted")):
             flow = flows[key, start]
             norms = np.where(flow["norms"] > 0, flow["norms"], np.nan)
-            ax.semilogy(flow["lags"], norms, style, color=f"C{k}", lw=1.5, label=MODELS[key][0])
-        share = flows[key, "drifted"]["share"]
-        if share is not None:
-            axes[2].plot(flows[key, "drifted"]["lags"], share, style, color=f"C{k}", lw=1.5, label=MODELS[key][0])
+            ax.semilogy(flow["lags"], norms, style, color=color(key), lw=1.5, label=MODELS[key][0])
+        axes[2].plot(flows[key, "drifted"]["lags"], flows[key, "drifted"]["share"], style, color=color(key), lw=1.5,
+                     label=MODELS[key][0])
+    for ax, start in zip(axes[:2], ("fresh", "drifted")):
+        # a curve that is zero everywhere cannot sit on a log axis: say so instead
+        silent = [MODELS[key][0] for key in shown if not np.any(flows[key, start]["norms"] > 0)]
+        if silent:
+            ax.text(0.02, 0.02, "exactly 0 at every lag: " + ", ".join(silent), transform=ax.transAxes, fontsize=8)
     axes[0].set_title("||dL/ds_t|| from a fresh (zero) state")
     axes[1].set_title(f"||dL/ds_t|| from the state after {args.stream} drift steps")
     axes[2].set_title("carousel share of dL/ds_(t-1), from the drifted state")
@@ -329,9 +350,9 @@ def plot_gradients(flows, args):
 def plot_training(runs, baseline, args):
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(7.5, 4.5))
-    for k, (key, curves) in enumerate(runs.items()):
+    for key, curves in runs.items():
         for s, curve in enumerate(curves):
-            ax.plot(curve[:, 0], curve[:, 1], "-" if s == 0 else ":", color=f"C{k}", lw=1.5,
+            ax.plot(curve[:, 0], curve[:, 1], "-" if s == 0 else ":", color=color(key), lw=1.5,
                     label=MODELS[key][0] if s == 0 else None)
     ax.axhline(baseline, color="k", ls="--", lw=1, label=f"baseline {baseline:.3f}")
     ax.set_yscale("log")

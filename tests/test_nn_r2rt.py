@@ -332,3 +332,44 @@ def test_pseudo_lstm_layer_states_and_tbptt(rng, tmp_path):
     other = nn.make_layer("pseudo-lstm", I, H, num_layers=2, dtype=np.float64)
     nn.load(other, tmp_path / "pseudo.npz")
     np.testing.assert_array_equal(other(xs)[0].numpy(), layer(xs)[0].numpy())
+
+
+def test_init_gate_bias_on_any_cell_with_named_gates():
+    gru = nn.GRUCell(I, H, variant="cho").init_gate_bias("z", 3.0)
+    np.testing.assert_array_equal(gru.bias_ih.numpy()[H : 2 * H] + gru.bias_hh.numpy()[H : 2 * H], 3.0)
+    proto = PrototypeLSTMCell(I, H, input_bias=-3.0, forget_bias=2.0)
+    b = proto.bias_ih.numpy() + proto.bias_hh.numpy()
+    np.testing.assert_array_equal(b[:H], -3.0)
+    np.testing.assert_array_equal(b[H : 2 * H], 2.0)
+    with pytest.raises(ValueError, match=r"no gate 'g' to bias; its gates are \('i', 'f', 'o', 's~'\)"):
+        proto.init_gate_bias("g", 1.0)
+    with pytest.raises(ValueError, match="a gate bias needs bias=True"):
+        PseudoLSTMCell(I, H, bias=False, forget_bias=1.0)
+
+
+# ----------------------------------------------------------------------------------------------
+# In the graphs: the carried state's path is the highlighted one
+
+
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_graph_highlights_the_path_of_s(kind, rng):
+    import re
+
+    from tinygrad_rnn import viz
+
+    cell = nn.make_cell(kind, I, H, dtype=np.float64)
+    state = None
+    for t in range(3):  # a plain loop: each call numbers itself
+        state = cell(tg.Tensor(rng.standard_normal((N, I))), state)
+    output = state[0] if isinstance(state, tuple) else state
+    output.sum().backward()
+    source = viz.draw_graph(output).source
+    labels = {m.group(1): m.group(2) for m in re.finditer(r'^\s*(\w+) \[label="?([^"\n]*)', source, re.M)}
+    cec = [(a, b) for a, b in re.findall(r"^\s*(\S+) -> (\S+) \[[^\]]*\bclass=cec\b", source, re.M)]
+    on_path = {labels.get(a, "").split("\\n")[0] for a, b in cec} | {labels.get(b, "").split("\\n")[0] for a, b in cec}
+    # s_{t-1} -> (mul) -> fs_t -> (add) -> s_t, for t = 1, 2 (the normalized cell: via s'_t)
+    assert {"s_t0", "fs_t1", "s_t1", "fs_t2", "s_t2"} <= on_path
+    assert not {"h_t1", "i_t1", "o_t1", "is_t1"} & on_path  # the reads and the write are off the path
+    assert re.findall(r"subgraph (cluster_t\d+)", source) == ["cluster_t0", "cluster_t1", "cluster_t2"]
+    cells = viz.draw_graph(output, level="cell").source
+    assert f"{cell.declaration.name}, t=2" in cells
