@@ -91,8 +91,9 @@ def to_markdown(nb, stem):
     images = {}
     for cell in nb.cells:
         if cell.cell_type == "markdown":
-            # a link to a sibling notebook goes to its page on the site
-            parts.append(re.sub(r"\]\((\d\d_\w+)\.ipynb\)", r"](\1.md)", cell.source))
+            # a link to a sibling notebook goes to its page on the site; one into docs/ to that page
+            source = re.sub(r"\]\((\d\d_\w+)\.ipynb\)", r"](\1.md)", cell.source)
+            parts.append(source.replace("](../../docs/", "](../"))
         elif cell.cell_type == "code":
             if cell.source.strip():
                 parts.append(f"```python\n{cell.source}\n```")
