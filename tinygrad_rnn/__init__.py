@@ -11,8 +11,8 @@ recurrent networks.
 from .allocator import reuse_freed_memory
 from .autograd import current_time_step, is_grad_enabled, no_grad, time_step
 from .backend import default_backend, get_array_module, is_available, set_backend
-from .errors import BackendError, DTypeError, GradcheckError, GraphError, ShapeError
-from .functional import cat, stack
+from .errors import BackendError, DTypeError, GradcheckError, GraphError, IndexingError, ShapeError
+from .functional import cat, maximum, minimum, stack, where
 from .gradients.gradcheck import gradcheck
 from .tensor import Tensor
 from .nn.serialization import load, save
@@ -25,6 +25,9 @@ __all__ = [
     "Tensor",
     "cat",
     "stack",
+    "maximum",
+    "minimum",
+    "where",
     "no_grad",
     "time_step",
     "current_time_step",
@@ -35,6 +38,7 @@ __all__ = [
     "get_array_module",
     "gradcheck",
     "ShapeError",
+    "IndexingError",
     "DTypeError",
     "BackendError",
     "GraphError",

@@ -7,11 +7,12 @@ from . import autograd
 from .autograd import check_backward_args, check_leaf_dtype, run_backward
 from .backend import backend_of, default_backend, get_array_module, get_backend, to_backend
 from .errors import GraphError, ShapeError
-from .ops.activation import Exp, Log, ReLU, Sigmoid, Tanh
-from .ops.arithmetic import Add, Div, Mul, Neg, Pow, Sub
+from .ops.activation import Abs, Exp, LeakyReLU, Log, ReLU, Sigmoid, Sqrt, Tanh
+from .ops.arithmetic import Add, Div, Mul, Neg, Pow, PowTensor, Sub
 from .ops.matmul import MatMul
-from .ops.reduce import Max, Mean, Sum
-from .ops.shape import Cast, GetItem, Reshape, Split, ToBackend, Transpose
+from .ops.reduce import Max, Mean, Sum, Var
+from .ops.select import Clip, Maximum, Minimum
+from .ops.shape import Cast, GetItem, Reshape, Split, ToBackend, Transpose, normalize_axis
 from .ops.softmax import LogSoftmax, Softmax
 
 
@@ -278,11 +279,14 @@ class Tensor:
         return Neg.apply(self)
 
     def __pow__(self, exponent):
-        if isinstance(exponent, Tensor):
-            raise TypeError("pow: the exponent must be a Python number (a constant), not a Tensor")
         if isinstance(exponent, np.generic):
             exponent = exponent.item()  # a NumPy float64 scalar would promote float32 data
-        return Pow.apply(self, exponent=exponent)
+        if isinstance(exponent, (int, float)):
+            return Pow.apply(self, exponent=exponent)
+        return PowTensor.apply(self, self._lift(exponent))  # an exponent per element
+
+    def __rpow__(self, base):
+        return PowTensor.apply(self._lift(base), self)
 
     def __getitem__(self, index):
         return GetItem.apply(self, index=_index_arrays(index))
@@ -329,6 +333,43 @@ class Tensor:
     def log_softmax(self, axis=-1):
         return LogSoftmax.apply(self, axis=axis)
 
+    def sqrt(self):
+        return Sqrt.apply(self)
+
+    def var(self, axis=None, keepdims=False, *, correction=1):
+        """sum((x - mean(x))^2) / (n - correction) over `axis`. correction=1 (PyTorch's default)
+        is the unbiased sample variance; correction=0 the population variance (NumPy's default)."""
+        correction = _number("var", "correction", correction)
+        if not correction >= 0:
+            raise ValueError(f"var: correction must be >= 0, got {correction}")
+        return Var.apply(self, axis=axis, keepdims=keepdims, correction=correction)
+
+    def abs(self):
+        return Abs.apply(self)
+
+    __abs__ = abs
+
+    def leaky_relu(self, negative_slope=0.01):
+        return LeakyReLU.apply(self, negative_slope=_number("leaky_relu", "negative_slope", negative_slope))
+
+    def clip(self, min=None, max=None):  # noqa: A002 - torch.clamp's names
+        """Each element limited to [min, max]; either bound may be None (no limit), not both."""
+        if min is None and max is None:
+            raise TypeError("clip: give at least one of min and max")
+        low = None if min is None else _number("clip", "min", min)
+        high = None if max is None else _number("clip", "max", max)
+        return Clip.apply(self, low=low, high=high)
+
+    clamp = clip
+
+    def maximum(self, other):
+        """Elementwise max(self, other), with broadcasting; a tie splits the gradient in half."""
+        return Maximum.apply(self, self._lift(other))
+
+    def minimum(self, other):
+        """Elementwise min(self, other), with broadcasting; a tie splits the gradient in half."""
+        return Minimum.apply(self, self._lift(other))
+
     def reshape(self, *shape):
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
             shape = tuple(shape[0])
@@ -341,16 +382,19 @@ class Tensor:
             axes = tuple(axes[0])
         if not axes:
             axes = tuple(reversed(range(self.ndim)))
-        if sorted(a % self.ndim for a in axes) != list(range(self.ndim)):
+        normalized = tuple(normalize_axis("transpose", a, self.shape) for a in axes)
+        if sorted(normalized) != list(range(self.ndim)):
             raise ShapeError(
                 f"transpose: axes {axes} are not a permutation of the {self.ndim} axes of shape "
                 f"{self.shape}; to swap two axes use swapaxes(a, b)"
             )
-        return Transpose.apply(self, axes=tuple(a % self.ndim for a in axes))
+        return Transpose.apply(self, axes=normalized)
 
     permute = transpose
 
     def swapaxes(self, axis1, axis2):
+        axis1 = normalize_axis("swapaxes", axis1, self.shape, name="axis1")
+        axis2 = normalize_axis("swapaxes", axis2, self.shape, name="axis2")
         axes = list(range(self.ndim))
         axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
         return self.transpose(*axes)
@@ -362,10 +406,11 @@ class Tensor:
     def split(self, sections, axis=0):
         """Cut along `axis` as PyTorch's split does: an int is the size of each piece (the last
         may be smaller); a list gives every piece's size."""
+        axis = normalize_axis("split", axis, self.shape)
         length = self.shape[axis]
         if isinstance(sections, int):
             if sections <= 0:
-                raise ShapeError(f"split: piece size must be positive, got {sections}")
+                raise ShapeError(f"split: piece size must be positive, got {sections} for shape {self.shape}")
             sizes = [min(sections, length - start) for start in range(0, length, sections)]
         else:
             sizes = [int(s) for s in sections]
@@ -373,8 +418,12 @@ class Tensor:
 
     def chunk(self, n, axis=0):
         """`n` pieces of (nearly) equal size along `axis`, as torch.chunk."""
-        length = self.shape[axis]
-        return self.split(-(-length // n), axis=axis)
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
+            raise TypeError(f"chunk: the number of pieces must be an integer, got {type(n).__name__} {n!r}")
+        if n <= 0:
+            raise ShapeError(f"chunk: the number of pieces must be positive, got {n} for shape {self.shape}")
+        length = self.shape[normalize_axis("chunk", axis, self.shape)]
+        return self.split(-(-length // int(n)), axis=axis)
 
 
 class HookHandle:
@@ -389,6 +438,15 @@ class HookHandle:
 
     def remove(self):
         self.hooks.pop(self.id, None)
+
+
+def _number(op, name, value):
+    """A Python number from an op's numeric argument (a NumPy float64 scalar would promote float32)."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{op}: {name} must be a number, got {type(value).__name__} {value!r}")
+    return value
 
 
 def _constant(array):
