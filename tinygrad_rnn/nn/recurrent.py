@@ -101,7 +101,7 @@ class RNNBase(Module):
             outputs = []
             for direction in range(D):
                 cell = self.cells[layer * D + direction]
-                per_step = self._unroll(cell, flat, N, states[layer * D + direction], reverse=direction == 1)
+                per_step = self._unroll(cell, flat, [N] * T, states[layer * D + direction], reverse=direction == 1)
                 outputs.append(stack([s[0] if type(s) is tuple else s for s in per_step], axis=0))
                 finals.append(per_step[-1 if direction == 0 else 0])
                 if self.record_states:
@@ -111,9 +111,10 @@ class RNNBase(Module):
                 layer_input = apply_dropout(layer_input, self.dropout)  # between layers only
         return self._package(layer_input, finals, unbatched)
 
-    def _unroll(self, cell, flat_input, N, state, reverse):
-        """Run `cell` over the sequence; return the state after each step, in time order."""
-        x_proj = cell.project_input(flat_input).split(N, axis=0)  # T pieces of (N, G*H)
+    def _unroll(self, cell, flat_input, step_sizes, state, reverse):
+        """Run `cell` over the sequence; return the state after each step, in time order.
+        `step_sizes` is [N] * T: given as a list, so that an empty batch (N = 0) still makes T steps."""
+        x_proj = cell.project_input(flat_input).split(step_sizes, axis=0)  # T pieces of (N, G*H)
         weights = cell.recurrent_weights()
         T = len(x_proj)
         per_step = [None] * T
