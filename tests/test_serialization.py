@@ -270,3 +270,21 @@ def test_save_syncs_the_new_file_before_renaming_it_over_the_target(tmp_path, mo
     replaced = events[kinds.index("replace")]
     assert os.path.dirname(replaced[1]) == str(tmp_path) and replaced[2] == str(target)  # same directory
     assert ("fsync", replaced[1]) in events[: kinds.index("replace")] or not os.path.exists("/proc/self/fd")
+
+
+def test_save_keeps_the_permissions_and_writes_through_a_symlink(tmp_path):
+    import os
+
+    real = tmp_path / "real.npz"
+    tg.save(TwoLayer(), real)
+    os.chmod(real, 0o600)
+    link = tmp_path / "latest.npz"
+    link.symlink_to(real)
+    np.random.seed(5)
+    model = TwoLayer()
+    tg.save(model, link)
+    assert link.is_symlink() and os.readlink(link) == str(real)  # the link still points at the file
+    assert (real.stat().st_mode & 0o777) == 0o600
+    loaded = tg.load(TwoLayer(), real)
+    np.testing.assert_array_equal(loaded.encoder.weight.numpy(), model.encoder.weight.numpy())
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["latest.npz", "real.npz"]

@@ -13,6 +13,7 @@ a size limit, an exception, the process killed) leaves the previous checkpoint a
 
 import os
 import secrets
+import stat
 import zipfile
 import zlib
 
@@ -32,13 +33,15 @@ _READ_ERRORS = (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error)
 def save(module, path):
     """Write `module.state_dict()` to `path` (exactly that name: no '.npz' is appended), atomically:
     `path` holds either its previous content or the whole new file, never a mix."""
-    target = os.fspath(path)
-    directory, base = os.path.split(os.path.abspath(target))
+    target = os.path.realpath(os.fspath(path))  # through a symlink to the file it names, as before
+    directory, base = os.path.split(target)
     # Same directory as the target, so the final rename never crosses file systems.
     temporary = os.path.join(directory, f".{base}.{secrets.token_hex(4)}.tmp")
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         with os.fdopen(fd, "wb") as f:
+            if os.path.isfile(target):  # the new file keeps the old one's permissions
+                os.chmod(temporary, stat.S_IMODE(os.stat(target).st_mode))
             _write_npz(module, f)
             f.flush()
             os.fsync(f.fileno())  # the bytes are on disk before the name points at them
