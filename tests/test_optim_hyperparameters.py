@@ -115,3 +115,16 @@ def test_valid_edge_values_are_accepted(cls):
     for argument in numeric_arguments(cls):
         cls(params(), **with_value(cls, argument, 0))
     cls(params(), lr=np.float32(0.5))  # NumPy scalars are real numbers
+
+
+@pytest.mark.parametrize("cls", OPTIMIZERS)
+def test_load_state_dict_refuses_non_finite_hyperparameters(cls):
+    opt = cls(params(), lr=0.01)
+    state = opt.state_dict()
+    state["hyperparameters"] = dict(state["hyperparameters"], lr=math.nan)
+    with pytest.raises(ValueError, match=re.escape(f"{cls.__name__}: invalid learning rate lr=nan")):
+        opt.load_state_dict(state)
+    assert opt.lr == 0.01  # nothing was applied
+    state["hyperparameters"]["lr"] = 0.5
+    opt.load_state_dict(state)
+    assert opt.lr == 0.5

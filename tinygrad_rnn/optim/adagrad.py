@@ -3,8 +3,6 @@
 from .hyperparameters import AT_LEAST_0, check_hyperparameters
 from .optimizer import Optimizer
 
-RANGES = dict.fromkeys(("lr", "lr_decay", "weight_decay", "initial_accumulator_value", "eps"), AT_LEAST_0)
-
 
 class Adagrad(Optimizer):
     """Adagrad(params, lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0, eps=1e-10)
@@ -19,6 +17,8 @@ class Adagrad(Optimizer):
     min-char-rnn (Karpathy) trains with this rule, lr 0.1.
     """
 
+    ranges = dict.fromkeys(("lr", "lr_decay", "weight_decay", "initial_accumulator_value", "eps"), AT_LEAST_0)
+
     def __init__(self, params, lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0, eps=1e-10):
         defaults = dict(
             lr=lr,
@@ -27,7 +27,7 @@ class Adagrad(Optimizer):
             initial_accumulator_value=initial_accumulator_value,
             eps=eps,
         )
-        check_hyperparameters("Adagrad", defaults, RANGES)
+        check_hyperparameters("Adagrad", defaults, self.ranges)
         super().__init__(params, defaults)
 
     def update(self, param, grad, state, xp):

@@ -6,8 +6,6 @@ import math
 from .hyperparameters import AT_LEAST_0, FROM_0_BELOW_1, check_hyperparameters
 from .optimizer import Optimizer
 
-RANGES = {"lr": AT_LEAST_0, "betas": FROM_0_BELOW_1, "eps": AT_LEAST_0, "weight_decay": AT_LEAST_0}
-
 
 class Adam(Optimizer):
     """Adam(params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False)
@@ -24,9 +22,11 @@ class Adam(Optimizer):
     m_0 = v_0 = 0. eps is added after the square root, as in PyTorch and the paper.
     """
 
+    ranges = {"lr": AT_LEAST_0, "betas": FROM_0_BELOW_1, "eps": AT_LEAST_0, "weight_decay": AT_LEAST_0}
+
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False):
         defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad)
-        check_hyperparameters("Adam", defaults, RANGES)
+        check_hyperparameters("Adam", defaults, self.ranges)
         defaults["betas"] = tuple(betas)
         super().__init__(params, defaults)
 

@@ -4,9 +4,6 @@ gradient; the centered form (Graves, 2013) divides by a running standard deviati
 from .hyperparameters import AT_LEAST_0, FROM_0_TO_1, check_hyperparameters
 from .optimizer import Optimizer
 
-# alpha outside [0, 1] makes the running mean of g^2 negative (PyTorch only asks alpha >= 0).
-RANGES = {"lr": AT_LEAST_0, "alpha": FROM_0_TO_1, "eps": AT_LEAST_0, "weight_decay": AT_LEAST_0, "momentum": AT_LEAST_0}
-
 
 class RMSprop(Optimizer):
     """RMSprop(params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0, centered=False)
@@ -22,9 +19,12 @@ class RMSprop(Optimizer):
         otherwise:     p <- p - lr * d
     """
 
+    # alpha outside [0, 1] makes the running mean of g^2 negative (PyTorch only asks alpha >= 0).
+    ranges = {"lr": AT_LEAST_0, "alpha": FROM_0_TO_1, "eps": AT_LEAST_0, "weight_decay": AT_LEAST_0, "momentum": AT_LEAST_0}
+
     def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0, centered=False):
         defaults = dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum, centered=centered)
-        check_hyperparameters("RMSprop", defaults, RANGES)
+        check_hyperparameters("RMSprop", defaults, self.ranges)
         super().__init__(params, defaults)
 
     def update(self, param, grad, state, xp):

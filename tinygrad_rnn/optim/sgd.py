@@ -3,8 +3,6 @@
 from .hyperparameters import ANY, AT_LEAST_0, check_hyperparameters
 from .optimizer import Optimizer
 
-RANGES = {"lr": AT_LEAST_0, "momentum": AT_LEAST_0, "dampening": ANY, "weight_decay": AT_LEAST_0}
-
 
 class SGD(Optimizer):
     """SGD(params, lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False)
@@ -21,9 +19,11 @@ class SGD(Optimizer):
     agree while lr stays constant.
     """
 
+    ranges = {"lr": AT_LEAST_0, "momentum": AT_LEAST_0, "dampening": ANY, "weight_decay": AT_LEAST_0}
+
     def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False):
         defaults = dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay, nesterov=nesterov)
-        check_hyperparameters("SGD", defaults, RANGES)
+        check_hyperparameters("SGD", defaults, self.ranges)
         if nesterov and (momentum <= 0 or dampening != 0):
             raise ValueError(
                 f"SGD: Nesterov momentum needs momentum > 0 and dampening = 0, "
