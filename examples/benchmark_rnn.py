@@ -230,6 +230,10 @@ def parse_args(argv):
     )
     parser.add_argument("--impls", default=",".join(IMPLEMENTATIONS), help="comma-separated implementation names")
     parser.add_argument(
+        "--default-malloc", action="store_true",
+        help="leave glibc's malloc as it is (by default the benchmark calls tinygrad_rnn.reuse_freed_memory())",
+    )
+    parser.add_argument(
         "--backend", choices=["numpy", "cupy"], default="numpy",
         help="numpy: CPU (default); cupy: tinygrad_rnn on CuPy and torch on CUDA (needs an NVIDIA GPU)",
     )
@@ -275,6 +279,10 @@ def parse_args(argv):
 def main(argv=None):
     args = parse_args(argv)
     import torch
+
+    # A benchmark owns its process: keep freed arrays' memory for reuse, as a training script would.
+    kept = False if args.default_malloc else tg.reuse_freed_memory()
+    print(f"malloc: {'freed blocks kept for reuse (tinygrad_rnn.reuse_freed_memory())' if kept else 'as the process started'}")
 
     if args.backend == "cupy":
         import cupy
