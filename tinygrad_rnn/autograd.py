@@ -352,7 +352,10 @@ def run_backward(roots, root_grads, retain_graph=False):
     clock = _write_clock[0]
     anomaly = _local.modes.anomaly
 
-    for fn in _nodes_consumers_first(roots):
+    # Kahn's algorithm: a node is ready once every consumer has passed its gradient back.
+    consumers, ready = _count_consumers(roots)
+    while ready:
+        fn = ready.pop()
         if fn.saved is _RELEASED:
             raise GraphError(
                 f"backward through the graph a second time: the saved arrays of '{fn.name}' were "
@@ -360,43 +363,49 @@ def run_backward(roots, root_grads, retain_graph=False):
             )
         grads_out = pending.pop(fn, None)
         if grads_out is None:  # nothing flowed into this node (every consumer gave None)
-            continue
-        if fn.recorded_at != clock:  # something was written in place since fn was recorded
-            _check_saved_arrays_unchanged(fn)
-        if fn.n_outputs == 1:
-            if fn.watched is not None:
-                grads_out = _run_tensor_hooks(fn, [grads_out])[0]
-            grads_in = fn.backward(grads_out)
+            grads_in = [None] * len(fn.inputs)
         else:
-            if fn.watched is not None:
-                grads_out = _run_tensor_hooks(fn, grads_out)
-            grads_in = fn.backward(*grads_out)
-        if anomaly:
-            _check_backward(fn, grads_in)
-        if not retain_graph:
-            fn.saved = _RELEASED
+            if fn.recorded_at != clock:  # something was written in place since fn was recorded
+                _check_saved_arrays_unchanged(fn)
+            if fn.n_outputs == 1:
+                if fn.watched is not None:
+                    grads_out = _run_tensor_hooks(fn, [grads_out])[0]
+                grads_in = fn.backward(grads_out)
+            else:
+                if fn.watched is not None:
+                    grads_out = _run_tensor_hooks(fn, grads_out)
+                grads_in = fn.backward(*grads_out)
+            if anomaly:
+                _check_backward(fn, grads_in)
+            if not retain_graph:
+                fn.saved = _RELEASED
         for t, g in zip(fn.inputs, grads_in):
-            if g is None or not t.requires_grad:
+            if not t.requires_grad:
                 continue
             parent = t._ctx
             if parent is None:
-                leaves[id(t)] = t
-                leaf_grads.add_to(id(t), g)
-            elif parent.n_outputs == 1 and parent not in pending:
-                pending[parent] = g  # the first gradient into a one-output node (most edges)
+                if g is not None:
+                    leaves[id(t)] = t
+                    leaf_grads.add_to(id(t), g)
+                continue
+            if g is not None:
+                if parent.n_outputs == 1 and parent not in pending:
+                    pending[parent] = g  # the first gradient into a one-output node (most edges)
+                else:
+                    pending.add(parent, t._index, g)
+            left = consumers[parent] - 1
+            if left:
+                consumers[parent] = left
             else:
-                pending.add(parent, t._index, g)
+                ready.append(parent)  # its last consumer is done: its gradient is complete
 
     for key, g in leaf_grads.items():
         _store_leaf_grad(leaves[key], g)
 
 
-def _nodes_consumers_first(roots):
-    """The nodes reachable from `roots`, each after every node that consumes its outputs.
-
-    First count each node's consumers (the edges into it from nodes reachable from the roots);
-    then hand out nodes whose count is zero, and taking a node off lowers its inputs' counts.
-    """
+def _count_consumers(roots):
+    """For every node reachable from `roots`: how many edges lead from its outputs into other
+    reachable nodes. Returns those counts and the roots' nodes that no other one consumes."""
     consumers = {}
     stack = []
     for r in roots:
@@ -404,27 +413,18 @@ def _nodes_consumers_first(roots):
         if fn is not None and fn not in consumers:
             consumers[fn] = 0
             stack.append(fn)
-    ready = list(stack)
+    start = list(stack)
     while stack:
         for t in stack.pop().inputs:
             parent = t._ctx
             if parent is not None and t.requires_grad:
-                if parent in consumers:
-                    consumers[parent] += 1
-                else:
+                count = consumers.get(parent)
+                if count is None:
                     consumers[parent] = 1
                     stack.append(parent)
-    ready = [fn for fn in ready if consumers[fn] == 0]  # a root may feed another root
-    while ready:
-        fn = ready.pop()
-        yield fn
-        for t in fn.inputs:
-            parent = t._ctx
-            if parent is not None and t.requires_grad:
-                left = consumers[parent] - 1
-                consumers[parent] = left
-                if left == 0:
-                    ready.append(parent)
+                else:
+                    consumers[parent] = count + 1
+    return consumers, [fn for fn in start if consumers[fn] == 0]  # a root may feed another root
 
 
 class _PendingGrads(dict):
