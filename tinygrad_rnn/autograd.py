@@ -354,14 +354,16 @@ def run_backward(roots, root_grads, retain_graph=False):
 
     # Kahn's algorithm: a node is ready once every consumer has passed its gradient back.
     consumers, ready = _count_consumers(roots)
+    released = _RELEASED  # locals: this loop runs once per node of the graph
+    pop_pending = pending.pop
     while ready:
         fn = ready.pop()
-        if fn.saved is _RELEASED:
+        if fn.saved is released:
             raise GraphError(
                 f"backward through the graph a second time: the saved arrays of '{fn.name}' were "
                 f"released by the first backward; pass retain_graph=True to the first call"
             )
-        grads_out = pending.pop(fn, None)
+        grads_out = pop_pending(fn, None)
         if grads_out is None:  # nothing flowed into this node (every consumer gave None)
             grads_in = [None] * len(fn.inputs)
         else:
@@ -378,7 +380,7 @@ def run_backward(roots, root_grads, retain_graph=False):
             if anomaly:
                 _check_backward(fn, grads_in)
             if not retain_graph:
-                fn.saved = _RELEASED
+                fn.saved = released
         for t, g in zip(fn.inputs, grads_in):
             if not t.requires_grad:
                 continue
