@@ -217,8 +217,13 @@ def test_backward_twice_through_a_released_graph():
     assert_mentions(message, "second time", "retain_graph=True")
 
 
-def test_pow_with_a_tensor_exponent():
-    assert_mentions(message_of(TypeError, lambda: t((2,)) ** t((2,))), "pow", "constant")
+def test_pow_with_an_exponent_of_another_dtype():
+    message = message_of(tg.DTypeError, lambda: t((2,), np.float32) ** t((2,), np.float64))
+    assert_mentions(message, "pow", "float32", "float64")
+
+
+def test_pow_with_an_exponent_that_is_not_a_number():
+    assert_mentions(message_of(TypeError, lambda: t((2,)) ** "2"), "str")
 
 
 def test_combining_with_an_unsupported_type():

@@ -13,7 +13,7 @@ from .autograd import (current_time_step, detect_anomaly, is_anomaly_enabled, is
                        set_detect_anomaly, time_step)
 from .backend import default_backend, get_array_module, is_available, set_backend
 from .errors import AnomalyError, BackendError, DTypeError, GradcheckError, GraphError, ShapeError
-from .functional import cat, stack
+from .functional import cat, maximum, minimum, stack, where
 from .gradients.gradcheck import gradcheck
 from .tensor import Tensor
 from .nn.serialization import load, save
@@ -26,6 +26,9 @@ __all__ = [
     "Tensor",
     "cat",
     "stack",
+    "maximum",
+    "minimum",
+    "where",
     "no_grad",
     "time_step",
     "current_time_step",

@@ -7,10 +7,11 @@ from . import autograd
 from .autograd import _NO_GRAPH_COPIES, _describe, _wrap, check_backward_args, check_leaf_dtype, next_write_stamp, run_backward
 from .backend import backend_of, default_backend, get_array_module, get_backend, to_backend
 from .errors import DTypeError, GraphError, ShapeError
-from .ops.activation import Exp, Log, ReLU, Sigmoid, Tanh
-from .ops.arithmetic import Add, Div, Mul, Neg, Pow, Sub
+from .ops.activation import Abs, Exp, LeakyReLU, Log, ReLU, Sigmoid, Sqrt, Tanh
+from .ops.arithmetic import Add, Div, Mul, Neg, Pow, PowTensor, Sub
 from .ops.matmul import MatMul
-from .ops.reduce import Max, Mean, Sum
+from .ops.reduce import Max, Mean, Sum, Var
+from .ops.select import Clip, Maximum, Minimum
 from .ops.shape import Cast, GetItem, Reshape, Split, ToBackend, Transpose
 from .ops.softmax import LogSoftmax, Softmax
 
@@ -307,11 +308,14 @@ class Tensor:
         return Neg.apply(self)
 
     def __pow__(self, exponent):
-        if isinstance(exponent, Tensor):
-            raise TypeError("pow: the exponent must be a Python number (a constant), not a Tensor")
         if isinstance(exponent, np.generic):
             exponent = exponent.item()  # a NumPy float64 scalar would promote float32 data
-        return Pow.apply(self, exponent=exponent)
+        if isinstance(exponent, (int, float)):
+            return Pow.apply(self, exponent=exponent)
+        return PowTensor.apply(self, self._lift(exponent))  # an exponent per element
+
+    def __rpow__(self, base):
+        return PowTensor.apply(self._lift(base), self)
 
     def __getitem__(self, index):
         return self._view_of_self(GetItem.apply(self, index=_index_arrays(index)))
@@ -357,6 +361,43 @@ class Tensor:
 
     def log_softmax(self, axis=-1):
         return LogSoftmax.apply(self, axis=axis)
+
+    def sqrt(self):
+        return Sqrt.apply(self)
+
+    def var(self, axis=None, keepdims=False, *, correction=1):
+        """sum((x - mean(x))^2) / (n - correction) over `axis`. correction=1 (PyTorch's default)
+        is the unbiased sample variance; correction=0 the population variance (NumPy's default)."""
+        correction = _number("var", "correction", correction)
+        if not correction >= 0:
+            raise ValueError(f"var: correction must be >= 0, got {correction}")
+        return Var.apply(self, axis=axis, keepdims=keepdims, correction=correction)
+
+    def abs(self):
+        return Abs.apply(self)
+
+    __abs__ = abs
+
+    def leaky_relu(self, negative_slope=0.01):
+        return LeakyReLU.apply(self, negative_slope=_number("leaky_relu", "negative_slope", negative_slope))
+
+    def clip(self, min=None, max=None):  # noqa: A002 - torch.clamp's names
+        """Each element limited to [min, max]; either bound may be None (no limit), not both."""
+        if min is None and max is None:
+            raise TypeError("clip: give at least one of min and max")
+        low = None if min is None else _number("clip", "min", min)
+        high = None if max is None else _number("clip", "max", max)
+        return Clip.apply(self, low=low, high=high)
+
+    clamp = clip
+
+    def maximum(self, other):
+        """Elementwise max(self, other), with broadcasting; a tie splits the gradient in half."""
+        return Maximum.apply(self, self._lift(other))
+
+    def minimum(self, other):
+        """Elementwise min(self, other), with broadcasting; a tie splits the gradient in half."""
+        return Minimum.apply(self, self._lift(other))
 
     def reshape(self, *shape):
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
@@ -423,6 +464,15 @@ class HookHandle:
 
     def remove(self):
         self.hooks.pop(self.id, None)
+
+
+def _number(op, name, value):
+    """A Python number from an op's numeric argument (a NumPy float64 scalar would promote float32)."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{op}: {name} must be a number, got {type(value).__name__} {value!r}")
+    return value
 
 
 def _constant(array):

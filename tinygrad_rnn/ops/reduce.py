@@ -1,7 +1,12 @@
-"""Reductions: sum, mean and max over axes."""
+"""Reductions: sum, mean, max and var over axes."""
+
+import warnings
+
+import numpy as np
 
 from ..autograd import Function
 from ..backend import get_array_module
+from .dtypes import not_float
 
 
 def _normalize_axes(axis, ndim):
@@ -40,6 +45,8 @@ class Mean(Function):
     name = "mean"
 
     def forward(self, x):
+        if x.dtype.kind != "f":
+            raise not_float(self.name, x)
         self.in_shape = x.shape
         self.axes = _normalize_axes(self.axis, x.ndim)
         count = 1
@@ -69,3 +76,47 @@ class Max(Function):
         is_max, ties = self.saved
         grad = _expand(grad, is_max.shape, self.axes, self.keepdims)
         return (grad * is_max / ties,)
+
+
+class Var(Function):
+    """y = sum((x - mean(x))^2) / (n - correction) over `axis` (n elements each);
+    dL/dx = dL/dy * 2 (x - mean(x)) / (n - correction).
+
+    correction=1, PyTorch's default, is the unbiased sample variance (Bessel's correction);
+    correction=0 is the population variance (NumPy's default, and what layer norm and the
+    normalized LSTM use). With n - correction <= 0 the result is inf or nan and a warning says
+    why, as in PyTorch.
+    """
+
+    name = "var"
+    axis = None  # the axis or axes reduced over; None: all of them
+    keepdims = False  # keep the reduced axes, as length 1
+    correction = 1  # the divisor is n - correction
+
+    def forward(self, x):
+        if x.dtype.kind != "f":
+            raise not_float(self.name, x)
+        self.axes = _normalize_axes(self.axis, x.ndim)
+        count = 1
+        for a in self.axes:
+            count *= x.shape[a]
+        self.dof = max(count - self.correction, 0)
+        centered = x - x.mean(axis=self.axes, keepdims=True)
+        squares = (centered * centered).sum(axis=self.axes, keepdims=self.keepdims)
+        self.saved = (centered,)
+        if self.dof == 0:
+            warnings.warn(
+                f"var: {count} element(s) per variance with correction={self.correction} leaves no "
+                f"degrees of freedom (shape {tuple(x.shape)}, axis {self.axis}); the result is inf or nan",
+                RuntimeWarning,
+                stacklevel=4,
+            )
+            with np.errstate(divide="ignore", invalid="ignore"):
+                return squares / self.dof
+        return squares / self.dof
+
+    def backward(self, grad):
+        (centered,) = self.saved
+        scale = 2.0 / self.dof if self.dof else float("inf")
+        grad = _expand(grad, centered.shape, self.axes, self.keepdims)
+        return (grad * centered * scale,)

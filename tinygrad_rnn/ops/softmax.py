@@ -2,6 +2,7 @@
 
 from ..autograd import Function
 from ..backend import get_array_module
+from .dtypes import not_float
 
 
 def log_softmax_array(x, axis):
@@ -17,6 +18,8 @@ class Softmax(Function):
     name = "softmax"
 
     def forward(self, x):
+        if x.dtype.kind != "f":
+            raise not_float(self.name, x)
         xp = get_array_module(x)
         e = xp.exp(x - x.max(axis=self.axis, keepdims=True))
         y = e / e.sum(axis=self.axis, keepdims=True)
@@ -34,6 +37,8 @@ class LogSoftmax(Function):
     name = "log_softmax"
 
     def forward(self, x):
+        if x.dtype.kind != "f":
+            raise not_float(self.name, x)
         y = log_softmax_array(x, self.axis)
         self.saved = (y,)
         return y

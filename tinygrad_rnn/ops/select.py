@@ -1,0 +1,122 @@
+"""Elementwise choices between values: maximum, minimum, where, clip.
+
+Each passes dL/dy to the value it chose. Where a choice is a tie (maximum and minimum of two equal
+values, clip exactly at a bound) the derivative is a convention; these follow PyTorch's.
+"""
+
+from ..autograd import Function
+from ..backend import get_array_module
+from ..errors import DTypeError
+from .broadcast import unbroadcast
+
+
+def _share_of_a(a_wins, a_wins_or_ties, dtype):
+    """1 where a was chosen, 0.5 on a tie, 0 where b was: (wins + (wins or ties)) / 2."""
+    share = a_wins_or_ties.astype(dtype)
+    share += a_wins
+    share *= 0.5
+    return share
+
+
+class _Choose(Function):
+    """The backward of maximum and minimum: a's share of dL/dy to a, the rest to b."""
+
+    same_dtype = True
+
+    def backward(self, grad):
+        a_shape, b_shape = self.shapes
+        (share_a,) = self.saved
+        grad_a = grad * share_a
+        grad_b = unbroadcast(grad - grad_a, b_shape) if self.needs_input_grad[1] else None
+        return unbroadcast(grad_a, a_shape), grad_b
+
+
+class Maximum(_Choose):
+    """y = max(a, b) elementwise;  dL/da = dL/dy where a > b, dL/db = dL/dy where b > a;
+    on a tie each gets dL/dy / 2 (as torch.maximum)."""
+
+    name = "maximum"
+
+    def forward(self, a, b):
+        self.shapes = a.shape, b.shape
+        self.saved = (_share_of_a(a > b, a >= b, a.dtype),)
+        return get_array_module(a).maximum(a, b)
+
+
+class Minimum(_Choose):
+    """y = min(a, b) elementwise;  dL/da = dL/dy where a < b, dL/db = dL/dy where b < a;
+    on a tie each gets dL/dy / 2 (as torch.minimum)."""
+
+    name = "minimum"
+
+    def forward(self, a, b):
+        self.shapes = a.shape, b.shape
+        self.saved = (_share_of_a(a < b, a <= b, a.dtype),)
+        return get_array_module(a).minimum(a, b)
+
+
+class Where(Function):
+    """y = a where condition else b;  dL/da = dL/dy where condition, dL/db = dL/dy elsewhere.
+    The condition (a bool tensor) gets no gradient."""
+
+    name = "where"
+
+    def forward(self, condition, a, b):
+        if condition.dtype.kind != "b":
+            raise DTypeError(
+                f"where: the condition must be a bool tensor, got dtype {condition.dtype} with shape "
+                f"{tuple(condition.shape)}; compare to make one, e.g. x > 0"
+            )
+        if a.dtype != b.dtype:
+            raise DTypeError(
+                f"where: the two choices have different dtypes ({a.dtype} {tuple(a.shape)} and "
+                f"{b.dtype} {tuple(b.shape)}); convert one with .float() or .double()"
+            )
+        self.shapes = a.shape, b.shape
+        self.saved = (condition,)
+        return get_array_module(a).where(condition, a, b)
+
+    def backward(self, grad):
+        (condition,) = self.saved
+        a_shape, b_shape = self.shapes
+        xp = get_array_module(grad)
+        grad_a = grad_b = None
+        if self.needs_input_grad[1]:
+            grad_a = unbroadcast(xp.where(condition, grad, 0), a_shape)
+        if self.needs_input_grad[2]:
+            grad_b = unbroadcast(xp.where(condition, 0, grad), b_shape)
+        return None, grad_a, grad_b
+
+
+class Clip(Function):
+    """y = min(max(x, low), high);  dL/dx = dL/dy where low <= x <= high, else 0.
+
+    At a bound the gradient passes (as torch.clamp). With low > high every y is `high` and no
+    gradient passes, again as in PyTorch.
+    """
+
+    name = "clip"
+    low = None  # the lower bound (a number), or None for none
+    high = None  # the upper bound (a number), or None for none
+
+    def forward(self, x):
+        if x.dtype.kind != "f" and (isinstance(self.low, float) or isinstance(self.high, float)):
+            raise DTypeError(
+                f"clip: a {x.dtype} tensor of shape {tuple(x.shape)} cannot be clipped to the float bounds "
+                f"({self.low}, {self.high}) without changing its dtype; convert it first with .float()"
+            )
+        xp = get_array_module(x)
+        y, inside = x, None
+        if self.low is not None:
+            inside = x >= self.low
+            y = xp.maximum(y, self.low)
+        if self.high is not None:
+            below_high = x <= self.high
+            inside = below_high if inside is None else inside & below_high
+            y = xp.minimum(y, self.high)
+        self.saved = (inside,)
+        return y
+
+    def backward(self, grad):
+        (inside,) = self.saved
+        return (grad * inside,)
