@@ -274,6 +274,11 @@ CASES = [
     Case("chunk_axis0", lambda a: F.chunk(a, 2), lambda a: tuple(np.split(a, [2], axis=0)), (normal((4, 3)),)),
     # Matrix products
     Case("matmul_2d", lambda a, b: a @ b, lambda a, b: a @ b, (normal((3, 4)), normal((4, 2)))),
+    # A square second operand: a backward that forgets a transpose still has the right shapes here.
+    Case("matmul_square_second", lambda a, b: a @ b, lambda a, b: a @ b, (normal((3, 4)), normal((4, 4)))),
+    Case("matmul_square_both", lambda a, b: a @ b, lambda a, b: a @ b, (normal((4, 4)), normal((4, 4)))),
+    Case("matmul_3d_square_weight", lambda a, b: a @ b, lambda a, b: a @ b, (normal((2, 3, 3)), normal((3, 3)))),
+    Case("matmul_1d_square", lambda a, b: a @ b, lambda a, b: a @ b, (normal((3,)), normal((3, 3)))),
     Case("matmul_1d_2d", lambda a, b: a @ b, lambda a, b: a @ b, (normal((4,)), normal((4, 2)))),
     Case("matmul_2d_1d", lambda a, b: a @ b, lambda a, b: a @ b, (normal((3, 4)), normal((4,)))),
     Case("matmul_1d_1d", lambda a, b: a @ b, lambda a, b: a @ b, (normal((4,)), normal((4,)))),
@@ -404,6 +409,37 @@ def test_every_op_is_covered():
         "log_softmax", "cross_entropy", "mse_loss", "cast", "to",
     }
     assert expected <= seen, f"ops without a case: {sorted(expected - seen)}"
+
+
+def test_op_parameters_are_declared(monkeypatch):
+    """Every parameter an op is applied with (axis=, exponent=, index=, ...) is declared on its
+    class with a default, so a reader of the op sees what it takes."""
+    from tinygrad_rnn.autograd import Function
+
+    applied = []
+    original = Function.apply.__func__
+
+    def recording_apply(cls, *inputs, **params):
+        applied.append((cls, params))
+        return original(cls, *inputs, **params)
+
+    monkeypatch.setattr(Function, "apply", classmethod(recording_apply))
+    rng = np.random.default_rng(0)
+    for case in CASES:
+        _, tensors = _leaves(case, "numpy", rng)
+        case.fn(*tensors)
+    tg.Tensor([1.0]).leaky_relu(0.2).clip(0, 1)
+    undeclared = {
+        f"{cls.__name__}.{name}"
+        for cls, params in applied
+        for name in params
+        if not any(name in vars(c) for c in cls.__mro__ if c is not Function)
+    }
+    assert not undeclared, f"parameters not declared on their op class: {sorted(undeclared)}"
+    assert {cls.__name__ for cls, params in applied if params} >= {
+        "Sum", "Mean", "Max", "Var", "Pow", "Softmax", "LogSoftmax", "Reshape", "Transpose", "GetItem", "Cat",
+        "Stack", "Split", "Cast", "ToBackend", "Clip", "LeakyReLU",
+    }
 
 
 def test_max_shares_the_gradient_between_ties(backend):

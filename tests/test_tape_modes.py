@@ -259,6 +259,17 @@ def test_an_op_refuses_a_parameter_it_does_not_declare():
     assert _Scale.parameters == frozenset({"factor"})
     with pytest.raises(TypeError, match=r"scale: unexpected op parameter\(s\) facter; the op declares: factor"):
         _Scale.apply(x, facter=3.0)
+    with pytest.raises(TypeError, match="unexpected op parameter"):
+        _Scale.apply(x, saved=(x.data,))  # the tape's own fields are not parameters
+
+
+def test_every_op_in_the_package_declares_what_its_methods_pass():
+    """The tape refuses undeclared parameters, so each Tensor method and functional function that
+    passes some must find them declared; spot-check the ones that pass parameters."""
+    x = tg.Tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
+    results = [x.sum(axis=0), x.mean(1, keepdims=True), x.max(), x.reshape(3, 2), x.T, x[0], x.split(1, axis=0)[0],
+               x.astype(np.float32), x.softmax(), x.log_softmax(), x ** 2, x.to("numpy"), tg.cat([x, x]), tg.stack([x, x])]
+    assert all(isinstance(r, tg.Tensor) for r in results)
 
 
 class _Buggy(tg.autograd.Function):

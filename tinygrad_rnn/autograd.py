@@ -18,6 +18,7 @@ import linecache
 import os
 import sys
 import threading
+import types
 
 import numpy as np
 
@@ -156,6 +157,9 @@ class detect_anomaly:
 # Ops
 
 
+_NOT_PARAMETERS = (types.FunctionType, classmethod, staticmethod, property)  # what a class body defines besides data
+
+
 class Function:
     """One op on the tape.
 
@@ -170,8 +174,9 @@ class Function:
       and backward);
     - parameters (`axis`, `exponent`, ...) are passed to `apply` as keywords and are declared in
       the class with a default (`axis = None`), where a reader finds them; `apply` refuses a
-      keyword the class does not declare. Metadata that forward works out itself (an input
-      shape, a dtype) is set on `self` and declared the same way.
+      keyword the class does not declare;
+    - small metadata that forward works out itself (an input shape for backward's reshape) is
+      set on `self` in forward, beside the line that computes it.
     """
 
     name = "op"
@@ -200,7 +205,7 @@ class Function:
             declared.update(
                 key
                 for key, value in vars(klass).items()
-                if not key.startswith("_") and not callable(value) and not isinstance(value, (classmethod, staticmethod, property))
+                if not key.startswith("_") and not isinstance(value, _NOT_PARAMETERS)
             )
         cls.parameters = frozenset(declared - set(vars(Function)))
 
@@ -215,7 +220,7 @@ class Function:
         """Run the op on Tensors and, when gradients are wanted, record it on the tape."""
         fn = cls.__new__(cls)
         if params:
-            if not params.keys() <= cls.parameters and cls.parameters:  # TODO strict once ops/ declare theirs
+            if not params.keys() <= cls.parameters:
                 _refuse_parameters(cls, params)
             fn.__dict__.update(params)
         try:
@@ -276,20 +281,17 @@ def _refuse_parameters(cls, params):
 
 
 def _explained(cls, inputs, exc):
-    """The error to raise for `exc` from an op's forward. Only operands whose shapes differ and
-    that the array library refused to combine (broadcasting, cat, stack) are a ShapeError; an
-    out-of-range index stays an IndexError, as in NumPy and PyTorch; anything else is raised as
-    it is, with a note naming the op, since it may be a bug in the op itself."""
+    """The error to raise for `exc` from an op's forward. Ops check their own arguments (axes,
+    indices, sizes) and raise ShapeErrors; here, only operands whose shapes differ and that the
+    array library refused to combine (broadcasting, cat, stack) become one. Anything else is
+    raised as it is, with a note naming the op, since it may be a bug in the op itself."""
     shapes = fmt_shapes(*(t.data for t in inputs))
     if isinstance(exc, ValueError) and len({tuple(t.data.shape) for t in inputs}) > 1:
         error = ShapeError(f"{cls.name}: cannot apply to input shapes {shapes}: {exc}")
-    elif type(exc) is IndexError:
-        error = IndexError(f"{cls.name}: {exc} (input shape {shapes})")
-    else:
-        exc.add_note(f"raised in the forward of op '{cls.name}' on input shapes {shapes}")
-        return exc
-    error.__cause__ = exc
-    return error
+        error.__cause__ = exc
+        return error
+    exc.add_note(f"raised in the forward of op '{cls.name}' on input shapes {shapes}")
+    return exc
 
 
 def _check_inputs(cls, inputs, first):

@@ -5,6 +5,11 @@ class ShapeError(ValueError):
     """Shapes that an op cannot combine (no silent broadcasting into a wrong answer)."""
 
 
+class IndexingError(ShapeError, IndexError):
+    """An index or axis outside a tensor's shape. An IndexError, as NumPy and PyTorch raise for
+    these, and a ShapeError, like every other shape problem here."""
+
+
 class DTypeError(TypeError):
     """A dtype an op does not accept, or two dtypes it will not mix."""
 

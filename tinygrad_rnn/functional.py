@@ -3,6 +3,7 @@ that reads better without method chains. Each is a thin call into the op in `ops
 
 import numpy as np
 
+from .errors import ShapeError
 from .ops.loss import CrossEntropy, MSELoss
 from .ops.select import Where
 from .ops.shape import Cat, Stack
@@ -149,14 +150,23 @@ def chunk(x, n, axis=0):
 
 def cat(tensors, axis=0):
     """[a | b | ...] joined along an existing axis."""
-    tensors = [_tensor(t) for t in tensors]
-    return Cat.apply(*tensors, axis=axis)
+    return Cat.apply(*_sequence("cat", tensors), axis=axis)
 
 
 def stack(tensors, axis=0):
     """The tensors stacked along a new axis."""
+    return Stack.apply(*_sequence("stack", tensors), axis=axis)
+
+
+def _sequence(op, tensors):
+    """The tensors that cat and stack join. A single Tensor is refused: iterating it would join
+    its rows and quietly give a different tensor."""
+    if isinstance(tensors, Tensor):
+        raise TypeError(f"{op}: expected a list or tuple of tensors, got one Tensor of shape {tensors.shape}")
     tensors = [_tensor(t) for t in tensors]
-    return Stack.apply(*tensors, axis=axis)
+    if not tensors:
+        raise ShapeError(f"{op}: expected at least one tensor, got an empty sequence")
+    return tensors
 
 
 def cross_entropy(logits, targets):

@@ -12,7 +12,7 @@ from .ops.arithmetic import Add, Div, Mul, Neg, Pow, PowTensor, Sub
 from .ops.matmul import MatMul
 from .ops.reduce import Max, Mean, Sum, Var
 from .ops.select import Clip, Maximum, Minimum
-from .ops.shape import Cast, GetItem, Reshape, Split, ToBackend, Transpose
+from .ops.shape import Cast, GetItem, Reshape, Split, ToBackend, Transpose, normalize_axis
 from .ops.softmax import LogSoftmax, Softmax
 
 
@@ -412,16 +412,19 @@ class Tensor:
             axes = tuple(axes[0])
         if not axes:
             axes = tuple(reversed(range(self.ndim)))
-        if sorted(a % self.ndim for a in axes) != list(range(self.ndim)):
+        normalized = tuple(normalize_axis("transpose", a, self.shape) for a in axes)
+        if sorted(normalized) != list(range(self.ndim)):
             raise ShapeError(
                 f"transpose: axes {axes} are not a permutation of the {self.ndim} axes of shape "
                 f"{self.shape}; to swap two axes use swapaxes(a, b)"
             )
-        return self._view_of_self(Transpose.apply(self, axes=tuple(a % self.ndim for a in axes)))
+        return self._view_of_self(Transpose.apply(self, axes=normalized))
 
     permute = transpose
 
     def swapaxes(self, axis1, axis2):
+        axis1 = normalize_axis("swapaxes", axis1, self.shape, name="axis1")
+        axis2 = normalize_axis("swapaxes", axis2, self.shape, name="axis2")
         axes = list(range(self.ndim))
         axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
         return self.transpose(*axes)
@@ -433,10 +436,11 @@ class Tensor:
     def split(self, sections, axis=0):
         """Cut along `axis` as PyTorch's split does: an int is the size of each piece (the last
         may be smaller); a list gives every piece's size."""
+        axis = normalize_axis("split", axis, self.shape)
         length = self.shape[axis]
         if isinstance(sections, int):
             if sections <= 0:
-                raise ShapeError(f"split: piece size must be positive, got {sections}")
+                raise ShapeError(f"split: piece size must be positive, got {sections} for shape {self.shape}")
             sizes = [min(sections, length - start) for start in range(0, length, sections)]
         else:
             sizes = [int(s) for s in sections]
@@ -448,8 +452,12 @@ class Tensor:
 
     def chunk(self, n, axis=0):
         """`n` pieces of (nearly) equal size along `axis`, as torch.chunk."""
-        length = self.shape[axis]
-        return self.split(-(-length // n), axis=axis)
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
+            raise TypeError(f"chunk: the number of pieces must be an integer, got {type(n).__name__} {n!r}")
+        if n <= 0:
+            raise ShapeError(f"chunk: the number of pieces must be positive, got {n} for shape {self.shape}")
+        length = self.shape[normalize_axis("chunk", axis, self.shape)]
+        return self.split(-(-length // int(n)), axis=axis)
 
 
 class HookHandle:

@@ -7,13 +7,15 @@ import numpy as np
 from ..autograd import Function
 from ..backend import get_array_module
 from .dtypes import not_float
+from .shape import normalize_axis
 
 
-def _normalize_axes(axis, ndim):
+def _normalize_axes(op, axis, shape):
+    """The reduced axes as a tuple of indices in [0, ndim); None means all of them."""
     if axis is None:
-        return tuple(range(ndim))
-    axes = (axis,) if isinstance(axis, int) else tuple(axis)
-    return tuple(a % ndim if ndim else a for a in axes)
+        return tuple(range(len(shape)))
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    return tuple(normalize_axis(op, a, shape) for a in axes)
 
 
 def _expand(grad, in_shape, axes, keepdims):
@@ -28,10 +30,12 @@ class Sum(Function):
     """y = sum of x over `axis`;  dL/dx = dL/dy copied along the summed axes."""
 
     name = "sum"
+    axis = None  # the axis or axes summed over; None: all of them
+    keepdims = False  # keep the summed axes, as length 1
 
     def forward(self, x):
         self.in_shape = x.shape
-        self.axes = _normalize_axes(self.axis, x.ndim)
+        self.axes = _normalize_axes(self.name, self.axis, x.shape)
         return x.sum(axis=self.axis, keepdims=self.keepdims)
 
     def backward(self, grad):
@@ -43,12 +47,14 @@ class Mean(Function):
     """y = mean of x over `axis` (n elements each);  dL/dx = dL/dy / n, copied along the axes."""
 
     name = "mean"
+    axis = None  # the axis or axes averaged over; None: all of them
+    keepdims = False  # keep the averaged axes, as length 1
 
     def forward(self, x):
         if x.dtype.kind != "f":
             raise not_float(self.name, x)
         self.in_shape = x.shape
-        self.axes = _normalize_axes(self.axis, x.ndim)
+        self.axes = _normalize_axes(self.name, self.axis, x.shape)
         count = 1
         for a in self.axes:
             count *= x.shape[a]
@@ -64,9 +70,11 @@ class Max(Function):
     """y = max of x over `axis`;  dL/dx = dL/dy at the maximal elements (shared equally on ties)."""
 
     name = "max"
+    axis = None  # the axis or axes the max is taken over; None: all of them
+    keepdims = False  # keep the reduced axes, as length 1
 
     def forward(self, x):
-        self.axes = _normalize_axes(self.axis, x.ndim)
+        self.axes = _normalize_axes(self.name, self.axis, x.shape)
         y = x.max(axis=self.axis, keepdims=True)
         is_max = x == y
         self.saved = (is_max, is_max.sum(axis=self.axis, keepdims=True, dtype=x.dtype))
@@ -96,7 +104,7 @@ class Var(Function):
     def forward(self, x):
         if x.dtype.kind != "f":
             raise not_float(self.name, x)
-        self.axes = _normalize_axes(self.axis, x.ndim)
+        self.axes = _normalize_axes(self.name, self.axis, x.shape)
         count = 1
         for a in self.axes:
             count *= x.shape[a]

@@ -10,25 +10,20 @@ from ..errors import DTypeError
 from .broadcast import unbroadcast
 
 
-def _share_of_a(a_wins, a_wins_or_ties, dtype):
-    """1 where a was chosen, 0.5 on a tie, 0 where b was: (wins + (wins or ties)) / 2."""
-    share = a_wins_or_ties.astype(dtype)
-    share += a_wins
-    share *= 0.5
-    return share
-
-
 class _Choose(Function):
-    """The backward of maximum and minimum: a's share of dL/dy to a, the rest to b."""
+    """What maximum and minimum share: a's share of dL/dy goes to a, the rest to b."""
 
     same_dtype = True
 
-    def backward(self, grad):
-        a_shape, b_shape = self.shapes
-        (share_a,) = self.saved
+    def split_gradient(self, grad, a_wins, a_wins_or_ties):
+        a, b = self.saved
+        # a's share: 1 where a was chosen, 1/2 on a tie, 0 where b was: (wins + (wins or ties)) / 2.
+        share_a = a_wins_or_ties.astype(grad.dtype)
+        share_a += a_wins
+        share_a *= 0.5
         grad_a = grad * share_a
-        grad_b = unbroadcast(grad - grad_a, b_shape) if self.needs_input_grad[1] else None
-        return unbroadcast(grad_a, a_shape), grad_b
+        grad_b = unbroadcast(grad - grad_a, b.shape) if self.needs_input_grad[1] else None
+        return unbroadcast(grad_a, a.shape), grad_b
 
 
 class Maximum(_Choose):
@@ -38,9 +33,12 @@ class Maximum(_Choose):
     name = "maximum"
 
     def forward(self, a, b):
-        self.shapes = a.shape, b.shape
-        self.saved = (_share_of_a(a > b, a >= b, a.dtype),)
+        self.saved = a, b
         return get_array_module(a).maximum(a, b)
+
+    def backward(self, grad):
+        a, b = self.saved
+        return self.split_gradient(grad, a > b, a >= b)
 
 
 class Minimum(_Choose):
@@ -50,9 +48,12 @@ class Minimum(_Choose):
     name = "minimum"
 
     def forward(self, a, b):
-        self.shapes = a.shape, b.shape
-        self.saved = (_share_of_a(a < b, a <= b, a.dtype),)
+        self.saved = a, b
         return get_array_module(a).minimum(a, b)
+
+    def backward(self, grad):
+        a, b = self.saved
+        return self.split_gradient(grad, a < b, a <= b)
 
 
 class Where(Function):
@@ -102,8 +103,8 @@ class Clip(Function):
     def forward(self, x):
         if x.dtype.kind != "f" and (isinstance(self.low, float) or isinstance(self.high, float)):
             raise DTypeError(
-                f"clip: a {x.dtype} tensor of shape {tuple(x.shape)} cannot be clipped to the float bounds "
-                f"({self.low}, {self.high}) without changing its dtype; convert it first with .float()"
+                f"clip: float bounds ({self.low}, {self.high}) for a {x.dtype} tensor of shape {tuple(x.shape)} "
+                f"would change its dtype; convert it first with .float() or .double()"
             )
         xp = get_array_module(x)
         y, inside = x, None
