@@ -98,18 +98,18 @@ def test_anomaly_mode_is_per_thread():
 # In-place writes to arrays saved for backward
 
 
-def _linear_and_loss(seed=0):
+def _linear_and_loss(seed=0, backend="numpy"):
     rng = np.random.default_rng(seed)
-    lin = nn.Linear(3, 2, dtype=np.float64)
-    x = tg.Tensor(rng.standard_normal((4, 3)))
+    lin = nn.Linear(3, 2, dtype=np.float64, backend=backend)
+    x = tg.Tensor(rng.standard_normal((4, 3)), backend=backend)
     return lin, x, (lin(x).tanh() * 2.0).sum()
 
 
 @pytest.mark.parametrize("make_optimizer", [lambda p: optim.SGD(p, lr=1.0), lambda p: optim.Adam(p, lr=0.1)])
-def test_an_optimizer_step_between_forward_and_backward_raises(make_optimizer):
+def test_an_optimizer_step_between_forward_and_backward_raises(make_optimizer, backend):
     """The issue's case: opt.step() between a loss's forward and its backward once gave a gradient
     off by 24; PyTorch raises "modified by an inplace operation"."""
-    lin, x, loss = _linear_and_loss()
+    lin, x, loss = _linear_and_loss(backend=backend)
     opt = make_optimizer(lin.parameters())
     lin(x).sum().backward()
     opt.step()
@@ -180,8 +180,8 @@ def test_anomaly_mode_is_off_by_default():
     assert np.isnan(y.numpy()[0])
 
 
-def test_forward_anomaly_names_the_op_inputs_step_and_line():
-    x = tg.Tensor(np.array([2.0, -1.0, 0.5]), requires_grad=True, name="x")
+def test_forward_anomaly_names_the_op_inputs_step_and_line(backend):
+    x = tg.Tensor(np.array([2.0, -1.0, 0.5]), requires_grad=True, name="x", backend=backend)
     with tg.detect_anomaly(), np.errstate(invalid="ignore"):
         h = x * 3.0  # finite: no error
         with tg.time_step(4):
@@ -193,9 +193,9 @@ def test_forward_anomaly_names_the_op_inputs_step_and_line():
     assert not tg.is_anomaly_enabled()
 
 
-def test_backward_anomaly_names_the_op_and_where_it_was_created():
+def test_backward_anomaly_names_the_op_and_where_it_was_created(backend):
     """sqrt-like blow-up: y = x ** 0.5 is finite at x = 0 but its gradient 0.5 / sqrt(0) is inf."""
-    x = tg.Tensor(np.array([0.0, 4.0]), requires_grad=True, name="x")
+    x = tg.Tensor(np.array([0.0, 4.0]), requires_grad=True, name="x", backend=backend)
     tg.set_detect_anomaly(True)
     try:
         y = (x ** 0.5).sum()  # created here
