@@ -8,21 +8,7 @@ import pytest
 
 import tinygrad_rnn as tg
 import tinygrad_rnn.functional as F
-
-
-def t(shape, dtype=np.float64):
-    return tg.Tensor(np.ones(shape, dtype=dtype))
-
-
-def message_of(error_type, fn):
-    with pytest.raises(error_type) as info:
-        fn()
-    return str(info.value)
-
-
-def assert_mentions(message, *parts):
-    for part in parts:
-        assert part in message, f"{part!r} missing from: {message}"
+from test_errors import assert_mentions, message_of, t
 
 
 # ----------------------------------------------------------------------------------------------

@@ -36,6 +36,7 @@ def log(x):
 
 
 def sqrt(x):
+    """sqrt(x) elementwise; dL/dx = dL/dy / (2 sqrt(x))."""
     return _tensor(x).sqrt()
 
 
@@ -46,6 +47,7 @@ def var(x, axis=None, keepdims=False, *, correction=1):
 
 
 def abs(x):  # noqa: A001 - mirrors torch.abs
+    """|x| elementwise; the gradient at 0 is 0, as torch.abs's."""
     return _tensor(x).abs()
 
 
@@ -55,6 +57,7 @@ def leaky_relu(x, negative_slope=0.01):
 
 
 def clip(x, min=None, max=None):  # noqa: A002 - torch.clamp's names
+    """min(max(x, min), max) elementwise; at a bound the gradient passes, as torch.clamp's."""
     return _tensor(x).clip(min, max)
 
 
