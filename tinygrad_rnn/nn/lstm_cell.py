@@ -143,6 +143,8 @@ class LSTMCell(RecurrentCell):
         rows = slice(self.gate_names.index("f") * H, (self.gate_names.index("f") + 1) * H)
         self.bias_ih.data[rows] = value
         self.bias_hh.data[rows] = 0
+        self.bias_ih._written_in_place()
+        self.bias_hh._written_in_place()
 
     # ------------------------------------------------------------------------------------------
 

@@ -153,6 +153,7 @@ class Module:
         for name, array in arrays.items():
             p = own[name]
             p.data[...] = to_backend(array, backend_of(p.data).name).astype(p.dtype, copy=False)
+            p._written_in_place()  # a graph that saved the old values must not backward through the new
         return missing, unexpected
 
     def extra_repr(self):

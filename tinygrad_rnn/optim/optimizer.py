@@ -60,6 +60,7 @@ class Optimizer:
                 continue
             xp = get_array_module(p.data)
             self.update(p.data, p.grad.data, state, xp)
+            p._written_in_place()  # a graph that saved the old values must not backward through the new
 
     def update(self, param, grad, state, xp):
         """Change the array `param` in place, given its gradient array and its state dict."""
