@@ -239,10 +239,12 @@ def gpu_synchronizer(backend, names):
 # One process: one implementation, one config, one dtype
 
 
-def run_worker(name, config, dtype_name, repeats, warmup, clock_name, backend, memory):
+def run_worker(name, config, dtype_name, repeats, warmup, clock_name, backend, memory, default_malloc):
     """Time `repeats` steps of one implementation in this process; print one JSON line."""
-    if backend == "numpy":
-        tg.reuse_freed_memory()  # BPTT frees and reallocates same-size arrays every step (allocator.py)
+    if not default_malloc:
+        # A benchmark owns its process: keep freed arrays' memory for reuse, as a training script
+        # would (BPTT frees and reallocates same-size arrays every step; see allocator.py).
+        tg.reuse_freed_memory()
     if name.startswith("torch"):
         import torch
 
@@ -277,6 +279,7 @@ def run_in_process(name, config, dtype_name, args):
                "--configs", str(CONFIGS.index(config) + 1), "--dtypes", dtype_name,
                "--repeats", str(args.repeats), "--warmup", str(args.warmup), "--clock", args.clock,
                "--backend", args.backend, "--memory" if args.memory else "--no-memory"]
+    command += ["--default-malloc"] if args.default_malloc else []
     result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode != 0:
         sys.exit(f"{name} failed on {config} {dtype_name}:\n{result.stderr}")
@@ -326,6 +329,10 @@ def parse_args(argv):
         "but it also counts threads that spin while waiting (use with OPENBLAS_NUM_THREADS=1)",
     )
     parser.add_argument("--impls", default=None, help="comma-separated implementation names (default: all)")
+    parser.add_argument(
+        "--default-malloc", action="store_true",
+        help="leave glibc's malloc as it is (by default the benchmark calls tinygrad_rnn.reuse_freed_memory())",
+    )
     parser.add_argument(
         "--backend", choices=["numpy", "cupy"], default="numpy",
         help="numpy: CPU (default); cupy: tinygrad_rnn on CuPy and torch on CUDA (needs an NVIDIA GPU)",
@@ -385,6 +392,7 @@ def print_header(args):
     else:
         threads, source = blas_threads()
         print(f"NumPy {np.__version__}, BLAS threads: {threads} ({source}); torch, in its own processes, gets as many.")
+    print(f"malloc: {'as the process started' if args.default_malloc else 'freed blocks kept for reuse (tinygrad_rnn.reuse_freed_memory())'}")
     print(f"ms per training step: median over {args.processes} process(es) of each one's median of "
           f"{args.repeats} steps ({args.clock} clock).")
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
@@ -397,7 +405,7 @@ def main(argv=None):
     args = parse_args(argv)
     if args.worker is not None:
         run_worker(args.worker, args.configs[0], args.dtypes[0], args.repeats, args.warmup, args.clock,
-                   args.backend, args.memory)
+                   args.backend, args.memory, args.default_malloc)
         return
     print_header(args)
     names = args.impls

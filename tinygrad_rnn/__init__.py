@@ -17,8 +17,6 @@ from .gradients.gradcheck import gradcheck
 from .tensor import Tensor
 from .nn.serialization import load, save
 
-reuse_freed_memory()  # see allocator.py: BPTT frees and reallocates same-size arrays every step
-
 __version__ = "0.1.0"
 
 __all__ = [
@@ -41,4 +39,5 @@ __all__ = [
     "GradcheckError",
     "save",
     "load",
+    "reuse_freed_memory",
 ]
