@@ -74,8 +74,9 @@ def test_transpose_with_a_wrong_permutation():
 
 
 def test_index_out_of_range():
-    message = message_of(tg.ShapeError, lambda: t((3, 4))[5])
-    assert_mentions(message, "getitem", "(3, 4)")
+    """An IndexError, as NumPy and PyTorch raise (and as a for loop over __getitem__ expects)."""
+    message = message_of(IndexError, lambda: t((3, 4))[5])
+    assert_mentions(message, "getitem", "(3, 4)", "index 5")
 
 
 def test_cat_of_mismatched_shapes():

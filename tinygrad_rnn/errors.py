@@ -29,3 +29,7 @@ class GradcheckError(AssertionError):
 def fmt_shapes(*arrays):
     """'(3, 4) and (5, 6)': shapes as Python tuples, the way users write them."""
     return " and ".join(str(tuple(a.shape)) for a in arrays)
+
+
+class AnomalyError(FloatingPointError):
+    """Anomaly mode (`detect_anomaly`) found NaN or Inf in an op's output or in its backward."""

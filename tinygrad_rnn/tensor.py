@@ -4,9 +4,9 @@ op that made it (`grad_fn`). Every method that computes something is an op from 
 import numpy as np
 
 from . import autograd
-from .autograd import check_backward_args, check_leaf_dtype, run_backward
+from .autograd import _NO_GRAPH_COPIES, _describe, _wrap, check_backward_args, check_leaf_dtype, next_write_stamp, run_backward
 from .backend import backend_of, default_backend, get_array_module, get_backend, to_backend
-from .errors import GraphError, ShapeError
+from .errors import DTypeError, GraphError, ShapeError
 from .ops.activation import Abs, Exp, LeakyReLU, Log, ReLU, Sigmoid, Sqrt, Tanh
 from .ops.arithmetic import Add, Div, Mul, Neg, Pow, PowTensor, Sub
 from .ops.matmul import MatMul
@@ -28,15 +28,20 @@ class Tensor:
     # Read by NumPy: `np_array * tensor` then calls Tensor.__rmul__ instead of looping elementwise.
     __array_ufunc__ = None
 
-    # Class-level defaults: an op result only stores what differs (data, _ctx, requires_grad),
-    # which keeps the tape's per-op bookkeeping small.
+    # Class-level defaults: a tensor only stores what differs (an op result: data, _ctx,
+    # requires_grad), which keeps the tape's per-op bookkeeping small. Tensors are built in two
+    # places, both this way: Tensor(...) for the user's data, autograd._wrap for everything else.
     requires_grad = False
     grad = None
     name = None
     _ctx = None
-    _index = 0
+    _index = 0  # which output of _ctx this is
     _hooks = None
     _retain = False
+    # In-place writes (see _written_in_place): how many, and the write clock's stamp of the last.
+    _version = 0
+    _written_at = 0
+    _base = None  # for a view of a leaf (W.T, W[0], W.detach()): that leaf, whose writes it sees
 
     def __init__(self, data, requires_grad=False, dtype=None, backend=None, name=None):
         if isinstance(data, Tensor):
@@ -49,7 +54,7 @@ class Tensor:
         if dtype is not None:
             dtype = np.dtype(dtype)
         if not hasattr(data, "dtype") or isinstance(data, np.generic):
-            array = np.asarray(data, dtype=dtype)
+            array = _array_from_python(data, dtype)
             if dtype is None and array.dtype == np.float64 and not isinstance(data, np.generic):
                 array = array.astype(np.float32)  # Python floats default to float32
         else:
@@ -57,15 +62,17 @@ class Tensor:
             array = data.astype(dtype if dtype is not None else data.dtype, copy=True)
         if type(array) is not target.array_type:  # exact type: a registered backend may subclass ndarray
             array = to_backend(array, backend)
+        if array.dtype.kind not in "biufc":
+            raise DTypeError(
+                f"Tensor: data of dtype {array.dtype} ({_KIND_NAMES.get(array.dtype.kind, 'not numbers')}) "
+                f"cannot make a tensor; give numbers (int, float or bool)"
+            )
         check_leaf_dtype(array.dtype, requires_grad)
         self.data = array
-        self.requires_grad = bool(requires_grad)
-        self.grad = None
-        self.name = name
-        self._ctx = None
-        self._index = 0
-        self._hooks = None
-        self._retain = False
+        if requires_grad:
+            self.requires_grad = True
+        if name is not None:
+            self.name = name
 
     # ------------------------------------------------------------------------------------------
     # What a tensor is
@@ -199,10 +206,32 @@ class Tensor:
 
     def detach(self):
         """The same data, cut from the graph: gradients stop here (truncated BPTT relies on it)."""
-        out = Tensor.__new__(Tensor)
-        out.data, out.requires_grad, out.grad, out.name = self.data, False, None, self.name
-        out._ctx, out._index, out._hooks, out._retain = None, 0, None, False
+        return self._view_of_self(_wrap(self.data, name=self.name))
+
+    def _view_of_self(self, out):
+        """Mark `out`, whose array is a view of this tensor's, as seeing this tensor's in-place
+        writes (so backward notices a write to W through the W.T a matmul saved). Only leaves are
+        written in place, so only views of leaves need the mark."""
+        base = self if self._ctx is None else self._base
+        if base is not None:
+            out._base = base
         return out
+
+    def _written_in_place(self):
+        """Writers that change `self.data` in place (optimizer steps, load_state_dict) call this,
+        so a backward through ops that saved the old values raises instead of using the new ones."""
+        self._version += 1
+        self._written_at = next_write_stamp()
+
+    def __reduce_ex__(self, protocol):
+        # Pickling and copy.deepcopy come here. A leaf is copied as data plus its flags; a
+        # tensor made by an op would drag its whole graph along, which is refused.
+        if self._ctx is not None:
+            raise GraphError(
+                f"cannot pickle or copy {_describe(self)}, made by op '{self._ctx.name}': "
+                f"{_NO_GRAPH_COPIES}"
+            )
+        return super().__reduce_ex__(protocol)
 
     def requires_grad_(self, requires_grad=True):
         check_leaf_dtype(self.dtype, requires_grad)
@@ -291,7 +320,7 @@ class Tensor:
         return PowTensor.apply(self._lift(base), self)
 
     def __getitem__(self, index):
-        return GetItem.apply(self, index=_index_arrays(index))
+        return self._view_of_self(GetItem.apply(self, index=_index_arrays(index)))
 
     def __setitem__(self, index, value):
         # Writing into a tensor would change arrays the tape saved for backward, and the
@@ -375,7 +404,8 @@ class Tensor:
     def reshape(self, *shape):
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
             shape = tuple(shape[0])
-        return Reshape.apply(self, shape=shape)
+        _check_reshape(self.shape, shape)
+        return self._view_of_self(Reshape.apply(self, shape=shape))
 
     def transpose(self, *axes):
         """Permute axes as NumPy does: no argument reverses them; otherwise give all of them.
@@ -390,7 +420,7 @@ class Tensor:
                 f"transpose: axes {axes} are not a permutation of the {self.ndim} axes of shape "
                 f"{self.shape}; to swap two axes use swapaxes(a, b)"
             )
-        return Transpose.apply(self, axes=normalized)
+        return self._view_of_self(Transpose.apply(self, axes=normalized))
 
     permute = transpose
 
@@ -416,7 +446,11 @@ class Tensor:
             sizes = [min(sections, length - start) for start in range(0, length, sections)]
         else:
             sizes = [int(s) for s in sections]
-        return Split.apply(self, sizes=tuple(sizes), axis=axis)
+        pieces = Split.apply(self, sizes=tuple(sizes), axis=axis)
+        if self._ctx is None or self._base is not None:
+            for piece in pieces:
+                self._view_of_self(piece)
+        return pieces
 
     def chunk(self, n, axis=0):
         """`n` pieces of (nearly) equal size along `axis`, as torch.chunk."""
@@ -452,10 +486,37 @@ def _number(op, name, value):
 
 
 def _constant(array):
-    out = Tensor.__new__(Tensor)
-    out.data, out.requires_grad, out.grad, out.name = array, False, None, None
-    out._ctx, out._index, out._hooks, out._retain = None, 0, None, False
-    return out
+    return _wrap(array)
+
+
+_KIND_NAMES = {"U": "strings", "S": "bytes", "O": "Python objects", "V": "records", "M": "dates", "m": "time spans"}
+
+
+def _array_from_python(data, dtype):
+    """A NumPy array of a number or (nested) list; ragged lists are refused, not made objects."""
+    try:
+        return np.asarray(data, dtype=dtype)
+    except ValueError as exc:
+        if isinstance(data, (list, tuple)):
+            raise ShapeError(
+                f"Tensor: nested lists of different lengths (ragged) cannot make a tensor: {exc}"
+            ) from None
+        raise
+
+
+def _check_reshape(shape, new_shape):
+    """Refuse a new shape that does not hold exactly the elements of `shape` (as NumPy would,
+    but naming the op and both shapes)."""
+    size = int(np.prod(shape))
+    known = [s for s in new_shape if s != -1]
+    fits = len(new_shape) - len(known) <= 1 and all(isinstance(s, (int, np.integer)) and s >= 0 for s in known)
+    if fits:
+        product = int(np.prod(known))
+        fits = product == size if len(known) == len(new_shape) else (product > 0 and size % product == 0) or size == 0 == product
+    if not fits:
+        raise ShapeError(
+            f"reshape: cannot reshape a tensor of shape {tuple(shape)} ({size} elements) into shape {tuple(new_shape)}"
+        )
 
 
 def _index_arrays(index):

@@ -105,8 +105,8 @@ class Pow(Function):
         p = self.exponent
         if a.dtype.kind != "f" and (p < 0 or not float(p).is_integer()):
             raise DTypeError(
-                f"pow: a {a.dtype} tensor of shape {tuple(a.shape)} takes only a non-negative integer "
-                f"exponent, got {p}; convert it first with .float() or .double()"
+                f"pow: a tensor of dtype {a.dtype} (shape {tuple(a.shape)}) takes only a non-negative "
+                f"integer exponent, got {p}; convert it first with .float() or .double()"
             )
         self.saved = (a,)
         return a**p

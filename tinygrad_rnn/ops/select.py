@@ -103,8 +103,8 @@ class Clip(Function):
     def forward(self, x):
         if x.dtype.kind != "f" and (isinstance(self.low, float) or isinstance(self.high, float)):
             raise DTypeError(
-                f"clip: float bounds ({self.low}, {self.high}) for a {x.dtype} tensor of shape {tuple(x.shape)} "
-                f"would change its dtype; convert it first with .float() or .double()"
+                f"clip: float bounds ({self.low}, {self.high}) for a tensor of dtype {x.dtype} (shape "
+                f"{tuple(x.shape)}) would change its dtype; convert it first with .float() or .double()"
             )
         xp = get_array_module(x)
         y, inside = x, None
