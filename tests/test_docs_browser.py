@@ -111,10 +111,12 @@ def test_formulas_are_typeset_offline(site, browser, page):
     assert not remote, f"{page} asked the network for {remote}"
 
 
-def test_wide_tables_and_long_code_lines_stay_visible(site, browser):
+@pytest.mark.parametrize("page", ["concepts/notation", "common-errors"])
+def test_wide_tables_and_long_code_lines_stay_visible(site, browser, page):
     """Nothing is cut off at the column's edge: a wide table scrolls (its wrapper can scroll and
     shows a scrollbar), a long code line wraps inside its block."""
-    browser.get((site / "concepts" / "notation" / "index.html").as_uri())
+    browser.get((site / page / "index.html").as_uri())
+    browser.save_screenshot(str(OUT / f"docs_{page.replace('/', '_')}_tables.png"))
     report = browser.execute_script(
         """
         const cut = [];
