@@ -33,6 +33,7 @@ def draw_cells(dot, view, carried, show_grad, cluster_by_time):
         ops = members[number]
         node, step = f"cell{number}", ops[0].step
         node_step[node] = step
+        dot.drawn[node] = ops
         if step is None:
             names = _unique([fn.name for fn in ops])
             labels[node] = ", ".join(names[:4]) + (", ..." if len(names) > 4 else "")
@@ -48,11 +49,13 @@ def draw_cells(dot, view, carried, show_grad, cluster_by_time):
             labels[node] = display_name(t, step) or format_shape(t.shape)
             role = style.role_of(t, view.outputs)
             nodes.append((node, tensor_label(t, show_grad, step), style.tensor_node_attrs(role)))
+            dot.drawn[node] = t
             if step is not None:
                 node_step[node] = step
                 single_use[node] = f"cell{groups[id(view.uses(t)[0][0])]}"
         elif id(t) in view.outputs:
             nodes.append((node, tensor_label(t, show_grad), style.tensor_node_attrs("output")))
+            dot.drawn[node] = t
 
     edges = []
     for tail, head, t, consumers in _edges(view, derived, groups):
@@ -75,6 +78,7 @@ def draw_cells(dot, view, carried, show_grad, cluster_by_time):
         if name and not (tail.startswith("stub_") or head.startswith("stub_")):  # a stub says it
             label = dict(label=name, fontname=style.FONT, fontsize="8", fontcolor="#666666")
         dot.edge(tail, head, **widths.edge_attrs(g, on_cec, t.shape, label))
+        dot.drawn_edges[(tail, head)] = (t, g)
 
     if not parameters:
         return None

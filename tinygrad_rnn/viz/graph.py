@@ -31,7 +31,7 @@ RANKDIRS = ("LR", "RL", "TB", "BT")
 
 
 def draw_graph(*outputs, level="op", show_grad=True, cluster_by_time=True, highlight="cec", rankdir="LR",
-               show_unnamed=False, legend=True, title=None):
+               show_unnamed=False, legend=True, title=None, steps=None):
     """Draw the graph behind `outputs` (Tensors); returns a graphviz.Digraph.
 
     level:           'op' draws every op; 'cell' draws each cell's time step as one node (a
@@ -46,13 +46,28 @@ def draw_graph(*outputs, level="op", show_grad=True, cluster_by_time=True, highl
                      op to op stands for them, so the named gates and states stand out).
     legend:          add a legend of the colours.
     title:           a line of text above the graph.
+    steps:           level='op' only: draw just the ops of these time steps (an int or a
+                     collection), the tensors they read from elsewhere drawn as inputs: one
+                     step of a long unrolled graph.
+
+    The Digraph also says what it drew: `g.drawn` maps each node id to its tensor, op, or (a cell
+    step) list of ops, and `g.drawn_edges` maps (tail id, head id) to (tensor, gradient norm).
     """
-    outputs = as_tensor_list(outputs, "draw_graph")
+    view = TapeView(as_tensor_list(outputs, "draw_graph"))
+    return draw_view(view, level=level, show_grad=show_grad, cluster_by_time=cluster_by_time, highlight=highlight,
+                     rankdir=rankdir, show_unnamed=show_unnamed, legend=legend, title=title, steps=steps)
+
+
+def draw_view(view, level="op", show_grad=True, cluster_by_time=True, highlight="cec", rankdir="LR",
+              show_unnamed=False, legend=True, title=None, steps=None):
+    """draw_graph for a walk already made (a TapeView): drawing many steps of one graph one by one
+    walks the tape once."""
     _check_choice("level", level, LEVELS)
     _check_choice("highlight", highlight, HIGHLIGHTS)
     _check_choice("rankdir", rankdir, RANKDIRS)
+    if steps is not None and level != "op":
+        raise ValueError("draw_graph: steps= picks time steps at level='op' only; level='cell' draws them all")
     graphviz = import_graphviz()
-    view = TapeView(outputs)
     if level == "cell" and view.ops and all(fn.step is None for fn in view.ops):
         warnings.warn(
             "draw_graph(level='cell'): no op of this graph recorded a time step, so there are no "
@@ -62,8 +77,9 @@ def draw_graph(*outputs, level="op", show_grad=True, cluster_by_time=True, highl
         )
     cec = find_cec(view) if highlight == "cec" else (set(), set(), set())
     dot = digraph(graphviz, rankdir)
+    dot.drawn, dot.drawn_edges = {}, {}
     if level == "op":
-        _draw_ops(dot, view, cec, show_grad, cluster_by_time, show_unnamed)
+        _draw_ops(dot, view, cec, show_grad, cluster_by_time, show_unnamed, _step_filter(steps))
         note = None
     else:
         note = draw_cells(dot, view, cec[2], show_grad, cluster_by_time)
@@ -75,6 +91,14 @@ def draw_graph(*outputs, level="op", show_grad=True, cluster_by_time=True, highl
     return dot
 
 
+def _step_filter(steps):
+    """A test `keep(op)` for the ops to draw; None keeps all."""
+    if steps is None:
+        return None
+    wanted = {steps} if isinstance(steps, int) else set(steps)
+    return lambda fn: fn.step in wanted
+
+
 def _check_choice(label, value, choices):
     if value not in choices:
         raise ValueError(f"draw_graph: {label} must be one of {', '.join(map(repr, choices))}; got {value!r}")
@@ -84,11 +108,17 @@ def _check_choice(label, value, choices):
 # level='op': every op and every named tensor
 
 
-def _draw_ops(dot, view, cec, show_grad, cluster_by_time, show_unnamed):
+def _draw_ops(dot, view, cec, show_grad, cluster_by_time, show_unnamed, keep=None):
     cec_inputs, cec_outputs, _ = cec
+    kept = {id(fn) for fn in view.ops if keep is None or keep(fn)}
+    # With a step filter, a tensor made by an op left out but read by one drawn is drawn as an input.
+    read = set() if keep is None else {id(t) for fn in view.ops if id(fn) in kept for t in fn.inputs}
+
+    def made_here(t):
+        return t._ctx is not None and id(t._ctx) in kept
 
     def shown(t):
-        return t._ctx is None or t.name is not None or id(t) in view.outputs or show_unnamed
+        return not made_here(t) or t.name is not None or id(t) in view.outputs or show_unnamed
 
     def node_id(t):
         if shown(t):
@@ -99,13 +129,15 @@ def _draw_ops(dot, view, cec, show_grad, cluster_by_time, show_unnamed):
     nodes, node_step, items = [], {}, {}
     for kind, item in view.order:
         if kind == "op":
+            if id(item) not in kept:
+                continue
             node, step = f"op{view.op_number[id(item)]}", item.step
             nodes.append((node, item.name, style.op_node_attrs()))
         else:
-            if not shown(item):
+            if not shown(item) or (keep is not None and not made_here(item) and id(item) not in read):
                 continue
             node = node_id(item)
-            step = item.step if item._ctx is not None else leaf_step(view, item)
+            step = item.step if made_here(item) else leaf_step(view, item) if item._ctx is None else None
             if is_scalar_constant(item):
                 value = item.data.reshape(-1)[0].item()
                 nodes.append((node, f"{value:g}", style.constant_node_attrs()))
@@ -118,10 +150,12 @@ def _draw_ops(dot, view, cec, show_grad, cluster_by_time, show_unnamed):
     edges = []
     for kind, item in view.order:
         if kind == "op":
+            if id(item) not in kept:
+                continue
             for k, t in enumerate(item.inputs):
                 g = _input_edge_norm(view, item, k, t) if show_grad else None
                 edges.append((node_id(t), f"op{view.op_number[id(item)]}", g, (id(item), k) in cec_inputs, t))
-        elif item._ctx is not None and shown(item):
+        elif made_here(item) and shown(item):
             g = tensor_grad_norm(item) if show_grad else None
             edges.append((f"op{view.op_number[id(item._ctx)]}", node_id(item), g, id(item) in cec_outputs, item))
     edges, stubs = split_hubs(edges, node_step, lambda node: _hub_label(items[node]))
@@ -137,6 +171,8 @@ def _draw_ops(dot, view, cec, show_grad, cluster_by_time, show_unnamed):
     widths = EdgeWidths([e[2] for e in edges])
     for tail, head, g, on_cec, t in edges:
         dot.edge(tail, head, **widths.edge_attrs(g, on_cec, t.shape))
+        dot.drawn_edges[(tail, head)] = (t, g)
+    dot.drawn.update(items)
 
 
 def _hub_label(item):
