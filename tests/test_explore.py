@@ -189,3 +189,18 @@ def test_cli_explore_two_forget_biases_and_bad_arguments(tmp_path, capsys):
         assert message in capsys.readouterr().err
     assert cli.main(["explore", "-o", str(tmp_path / "e.svg")]) == 2
     assert "end the file name with one of .html .htm" in capsys.readouterr().err
+
+
+def test_the_docs_example_page_is_made_by_todays_code():
+    """docs/examples/explore_T30.html (linked from docs/tutorials/explorer.md) carries today's
+    script and style; after changing page.js or page.css, rewrite it with the command in that page."""
+    from pathlib import Path
+
+    from tinygrad_rnn.viz.explorer.page import _asset
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "examples" / "explore_T30.html").read_text(encoding="utf-8")
+    rewrite = "rewrite it: see 'It was written by' in docs/tutorials/explorer.md"
+    assert _asset("page.js") in text and _asset("page.css") in text, rewrite
+    runs = decode_data(text)["runs"]
+    assert [r["label"] for r in runs] == ["RNN (tanh)", "LSTM", "GRU", "LSTM 1997 (no forget gate)"]
+    assert all(r["T"] == 30 for r in runs)

@@ -162,6 +162,7 @@ function start(DATA) {
     if (chosen) { // bring the chosen box into view inside the scrolling panel only
       const b = chosen.getBoundingClientRect(), c = box.getBoundingClientRect();
       box.scrollLeft += b.left + b.width / 2 - (c.left + c.width / 2);
+      box.scrollTop += b.top + b.height / 2 - (c.top + c.height / 2);
     }
   }
 
@@ -233,10 +234,12 @@ function start(DATA) {
       const ctx = m.canvas.getContext("2d"), dx = m.canvas.width / run().T;
       ctx.clearRect(0, 0, m.canvas.width, m.canvas.height);
       ctx.drawImage(m.image, 0, 0);
-      const x = Math.floor(t * dx), w = Math.max(Math.ceil(dx), 2);
-      ctx.lineWidth = 2;
-      ctx.strokeStyle = "#fff"; ctx.strokeRect(x - 2, 1, w + 4, m.canvas.height - 2);
-      ctx.strokeStyle = "#000"; ctx.strokeRect(x - 1, 1, w + 2, m.canvas.height - 2);
+      // The canvas is stretched to the panel's width: lines of 2 screen pixels, in canvas pixels.
+      const px = m.canvas.width / (m.canvas.getBoundingClientRect().width || m.canvas.width);
+      const x = Math.floor(t * dx), w = Math.max(Math.ceil(dx), 2 * px);
+      ctx.lineWidth = 2 * px;
+      ctx.strokeStyle = "#fff"; ctx.strokeRect(x - 2 * px, px, w + 4 * px, m.canvas.height - 2 * px);
+      ctx.strokeStyle = "#000"; ctx.strokeRect(x - px, px, w + 2 * px, m.canvas.height - 2 * px);
       m.canvas.dataset.selectedStep = t;
     }
   }
@@ -399,6 +402,13 @@ function start(DATA) {
 
   wireDrawing($("cell-graph"), () => run().cellGraph, (info) => { if (info.k === "cell") choose(info.t); });
   wireDrawing($("step-graph"), () => run().details[String(state.step)] || { nodes: {}, edges: {} }, null);
+  for (const button of document.querySelectorAll("button.fit")) { // drawings at 100% or fitted to the panel
+    button.addEventListener("click", () => {
+      const box = $(button.dataset.target), fit = box.classList.toggle("fitted");
+      button.setAttribute("aria-pressed", String(fit));
+      button.textContent = fit ? "100%" : "fit to width";
+    });
+  }
   $("step").addEventListener("input", (ev) => choose(Number(ev.target.value)));
   $("prev").addEventListener("click", () => choose(state.step - 1));
   $("next").addEventListener("click", () => choose(state.step + 1));

@@ -151,7 +151,9 @@ _TEMPLATE = """<!DOCTYPE html>
   <span class="hint">&#8592; &#8594; choose the step (Shift: 10), Home / End the first / last; 1-9 switch runs</span>
 </section>
 <section class="panel" id="cell-panel">
-  <h2>The unrolled graph, one box per step <small>(click a step; the loss is on the right)</small></h2>
+  <h2>The unrolled graph, one box per step <small>(click a step; the loss is on the right; the weights,
+    shared by every step, are not drawn)</small>
+    <button type="button" class="fit" data-target="cell-graph" aria-pressed="false">fit to width</button></h2>
   <div class="scroll" id="cell-graph"></div>
 </section>
 <div class="row">
@@ -165,7 +167,8 @@ _TEMPLATE = """<!DOCTYPE html>
   </section>
 </div>
 <section class="panel" id="step-panel">
-  <h2 id="step-title"></h2>
+  <h2><span id="step-title"></span>
+    <button type="button" class="fit" data-target="step-graph" aria-pressed="false">fit to width</button></h2>
   <div class="row">
     <div class="scroll" id="step-graph"></div>
     <div id="step-side">

@@ -57,6 +57,7 @@ def make_run(trace, label, detail_steps=None):
     b = trace.batch_index
 
     graphs = [draw_view(view, level="cell", cluster_by_time=False, legend=False)]
+    graphs[0].attr("graph", label="")  # the list of shared weights: the page says it above the drawing
     graphs += [draw_view(view, level="op", steps=[t], cluster_by_time=False, legend=False) for t in steps]
     svgs = render_svgs(graphs)
     cell_graph = {"svg": svgs[0], **_describe_drawn(graphs[0], view)}
