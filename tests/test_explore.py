@@ -88,7 +88,7 @@ def test_gate_values_and_gradients_match_a_forward_pass_by_hand(lstm_page):
         np.testing.assert_allclose([v_min, v_mean, v_max], [f.min(), f.mean(), f.max()], rtol=1e-4)
         assert v_grad == pytest.approx(grad_f, rel=1e-4, abs=1e-12)
         np.testing.assert_allclose(run["values"]["c_t"][t][:3], [c.min(), c.mean(), c.max()], rtol=1e-4, atol=1e-6)
-    assert run["names"] == ["i_t", "f_t", "g_t", "o_t", "fc_t", "ig_t", "c_t", "h_t"]
+    assert run["names"] == ["i_t", "f_t", "g_t", "o_t", "fc_t", "ig_t", "h_t", "c_t"]  # as declared
     assert data["runs"][1]["names"][-1] == "h_t" and "z_t" in data["runs"][1]["names"]
 
 

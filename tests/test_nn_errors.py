@@ -33,7 +33,7 @@ def test_cell_rejects_wrong_hidden_shape(cell_class):
         cell(tensor(N, I), tensor(N, 4))
     with pytest.raises(ShapeError, match=re.escape(f"h has shape (3, {H}), expected ({N}, {H})")):
         cell(tensor(N, I), tensor(3, H))  # a batch that does not match the input's
-    with pytest.raises(TypeError, match="only LSTMCell takes a tuple"):
+    with pytest.raises(TypeError, match="only a cell that declares several states takes a tuple"):
         cell(tensor(N, I), (tensor(N, H), tensor(N, H)))
 
 

@@ -10,6 +10,7 @@ import os
 import re
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -28,13 +29,19 @@ def named(t, name):
     return t
 
 
+# The ops of carousel_by_hand, declared as a cell would declare them.
+CAROUSEL = nn.CellDeclaration(states=("c_t",), carried="c_t", carousel_term="fc_t", carousel_factor="f_t",
+                              gates=("f_t", "fc_t", "i_t"), name="LSTM cell")
+
+
 def carousel_by_hand():
     """c_t = f_t * c_{t-1} + i_t over two steps, from exact (dyadic) numbers, so every value
-    and gradient norm is the same on every machine."""
+    and gradient norm is the same on every machine. A plain function loop, whose steps say
+    which declared cell they run (nn.CellStep)."""
     w = nn.Parameter(np.array([[0.5, 0.25]]), name="w")
     c = tg.Tensor(np.array([[1.0, 2.0]]), requires_grad=True, name="c_0")
     for t in range(2):
-        with tg.time_step(t):
+        with tg.time_step(nn.CellStep(t, CAROUSEL, state=c)):
             x_t = tg.Tensor(np.array([[t + 1.0, 2.0]]), name="x_t")
             f_t = named(x_t * w, "f_t")
             fc_t = named(f_t * c, "fc_t")
@@ -176,7 +183,7 @@ def test_cec_path_of_the_1997_lstm_is_the_identity():
 
 def test_no_highlight():
     assert not cec_edges(viz.draw_graph(lstm_steps("lstm", 2), highlight=None).source)
-    assert not cec_edges(viz.draw_graph(lstm_steps("gru", 2)).source)  # a GRU has no cell state
+    assert not cec_edges(viz.draw_graph(lstm_steps("rnn", 2)).source)  # an RNN declares no carried state
 
 
 def test_edge_width_grows_with_log_of_gradient():
@@ -354,9 +361,18 @@ def test_cell_level_edge_carries_the_gradient_sent_along_it():
 
 
 def test_cell_level_without_time_steps_warns():
+    # A loop of plain ops (no cell call) truly has no steps; a loop of cell calls numbers itself.
+    w = tg.Tensor(np.full((3, 3), 0.5), requires_grad=True)
+    h = tg.Tensor(np.ones((1, 3)))
+    for _ in range(3):
+        h = (h @ w).tanh()
+    with pytest.warns(UserWarning, match="time_step"):
+        viz.draw_graph(h.sum(), level="cell")
     cell = nn.GRUCell(2, 3)
     h = None
     for _ in range(3):
         h = cell(tg.Tensor([[0.5, -0.5]]), h)
-    with pytest.warns(UserWarning, match="time_step"):
-        viz.draw_graph(h.sum(), level="cell")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        source = viz.draw_graph(h.sum(), level="cell").source
+    assert re.findall(r"subgraph (cluster_t\d+)", source) == ["cluster_t0", "cluster_t1", "cluster_t2"]

@@ -7,9 +7,14 @@
 
 The tracer runs the cell itself, step by step (t = 0 .. T-1, each step inside time_step(t)), from
 an initial state h_init (and c_init) of its own that requires grad, keeps every state h_t (c_t)
-with retain_grad(), and backpropagates. It works for one cell or a recurrent layer with one
-layer and one direction (nn.RNN/LSTM/GRU(num_layers=1)): the layer's cell is run the same way;
-for a deeper or bidirectional layer, pass one of its `layer.cells[k]`.
+with retain_grad(), and backpropagates. It works for any cell that declares its state
+(`cell.declaration`, see tinygrad_rnn/nn/declaration.py), built-in or your own, and for a layer
+with one layer and one direction (nn.RNN/LSTM/GRU/Recurrent(num_layers=1)): the layer's cell is
+run the same way; for a deeper or bidirectional layer, pass one of its `layer.cells[k]`.
+
+What "h" and "c" are comes from the declaration: h is the declared output state, c the carried
+state when it is not the output (the LSTM's c_t; R2RT's s_t), else the first other declared
+state, if any. `trace.state_names` says what they are called ("h", "c").
 
 Time indices: h_t is the state after reading x_t (the tensor the graphs label h_t<t>), so index
 t = 0 is the first step and T-1 the last; the initial state (PyTorch's h_0) is kept apart as
@@ -26,14 +31,16 @@ Quantities (arrays, time first, NumPy):
                                        exactly: one backward pass per unit i, with a one-hot
                                        upstream gradient on h_{T-1}[i] (c_{T-1}[i]), reading the
                                        gradient that arrives at h_t (c_t).
-  carousel[t], rest[t]      (T, N, H)  the split of dL/dc_{t-1} (the gradient at step t's incoming
-                                       cell state) into the carousel term f_t * dL/dc_t, what the
-                                       path c_{t-1} -> f_t * c_{t-1} -> c_t carries (in the 1997
-                                       LSTM, with no forget gate, dL/dc_t itself), and the rest,
-                                       which flows back through h_{t-1} and the gates. For t = 0,
-                                       c_{t-1} is c_init. GRU cells get the same split of dL/dh_{t-1}
-                                       along their direct path h_t = ... + z_t * h_{t-1} (MGU:
-                                       (1 - f_t) * h_{t-1}); the plain RNN has no such path (None).
+  carousel[t], rest[t]      (T, N, H)  the split of dL/ds_{t-1}, s the declared carried state (the
+                                       gradient at step t's incoming carried state), into the
+                                       carousel term a_t * dL/d(a_t * s_{t-1}), what the declared
+                                       path s_{t-1} -> a_t * s_{t-1} -> s_t carries (LSTM: f_t *
+                                       dL/dc_t; in the 1997 LSTM, with factor 1, dL/dc_t itself),
+                                       and the rest, which flows back through the other states and
+                                       the gates. For t = 0, s_{t-1} is its initial value. GRU: the
+                                       direct path h_t = ... + z_t * h_{t-1} (MGU: (1 - f_t) *
+                                       h_{t-1}). A cell declaring no carried state has no such path
+                                       (None).
 
 Norms are Frobenius norms (square root of the sum of squares) unless `ord=2` asks for the spectral
 norm (the largest singular value) of a Jacobian.
@@ -43,6 +50,7 @@ import numpy as np
 
 from ..autograd import time_step
 from ..errors import ShapeError
+from ..nn.declaration import base_name, carousel_parts
 from ..tensor import Tensor
 
 LOSSES = ("last", "last_c", "all")
@@ -52,8 +60,9 @@ class GradientTrace:
     """What trace_gradients recorded; see the module docstring for each array's meaning."""
 
     def __init__(self, **fields):
-        self.kind = fields["kind"]  # 'rnn', 'lstm' or 'gru'
+        self.declaration = fields["declaration"]  # the cell's CellDeclaration
         self.cell = fields["cell"]  # a description of the cell, e.g. "LSTMCell(3, 16)"
+        self.state_names = fields["state_names"]  # what "h" and "c" are called: ("h", "c"), ("h", None)
         self.loss = fields["loss"]  # the loss's value
         self.bptt = fields["bptt"]  # the truncation length k, or None for full BPTT
         self.batch_index = fields["batch_index"]  # the batch element the Jacobians are for
@@ -61,7 +70,8 @@ class GradientTrace:
         self.dL_dh_init = fields["dL_dh_init"]
         self.dL_dc = fields["dL_dc"]
         self.dL_dc_init = fields["dL_dc_init"]
-        self.carousel_state = fields["carousel_state"]  # 'c' (LSTM), 'h' (GRU), None (RNN)
+        self.carousel_state = fields["carousel_state"]  # 'c' (LSTM), 'h' (GRU), None (no carried state)
+        self.carousel_factor = fields["carousel_factor"]  # 'f_t', 'z_t', '1', ... as declared
         self.carousel = fields["carousel"]
         self.rest = fields["rest"]
         self.jacobian_h = fields["jacobian_h"]
@@ -118,19 +128,31 @@ class GradientTrace:
         cut = "full BPTT" if self.bptt is None else f"truncated BPTT every {self.bptt} steps"
         return f"GradientTrace({self.cell}, T={T}, N={N}, H={H}, {cut}, loss={self.loss:.4g})"
 
+    def state_name(self, state):
+        """The declared name ('h', 'c', 's', ...) that `state` ('h', 'c' or that name) stands for."""
+        return self.state_names[self._state_slot(state)]
+
+    def _state_slot(self, state):
+        h, c = self.state_names
+        if state in ("h", h, f"{h}_t"):
+            return 0
+        if state == "c" or (c is not None and state in (c, f"{c}_t")):
+            if c is None:
+                raise ValueError(
+                    f"{self.cell} declares one state ({h}) and no other; there is no c; use state='h'"
+                )
+            return 1
+        names = "'h' or 'c'" if c is None or (h, c) == ("h", "c") else f"'h' or 'c' (or {h!r}, {c!r})"
+        raise ValueError(f"state must be {names}, got {state!r}")
+
     def _state_array(self, state, h_value, c_value):
-        if state == "h":
-            return h_value
-        if state == "c":
-            if self.dL_dc is None:
-                raise ValueError(f"{self.cell} has no cell state c (only LSTMs do); use state='h'")
-            return c_value
-        raise ValueError(f"state must be 'h' or 'c', got {state!r}")
+        return (h_value, c_value)[self._state_slot(state)]
 
     def _require_carousel(self, caller):
         if self.carousel is None:
             raise ValueError(
-                f"{caller}: {self.cell} has no carousel path (a plain RNN's state only passes through tanh)"
+                f"{caller}: {self.cell} has no carousel path: its declaration names no carried state "
+                f"with an additive path (carried=None), so its state reaches back only through its ops"
             )
         return self
 
@@ -173,17 +195,20 @@ def trace_gradients(model, x, state=None, loss="last", bptt=None, batch_index=0,
         raise ValueError(f"trace_gradients: bptt must be None or a positive int (the chunk length), got {bptt!r}")
     if not 0 <= batch_index < N:
         raise ValueError(f"trace_gradients: batch_index {batch_index} is outside the batch of {N}")
-    has_c = getattr(cell, "state_size", 1) >= 2
+    slots = _slots(cell.declaration)
+    has_c = slots["c"] is not None
     if loss == "last_c" and not has_c:
         raise ValueError(f"trace_gradients: loss='last_c' needs a cell state c; {_describe(cell)} has none")
-    h_init, c_init = _initial_state(cell, state, N, has_c, x)
+    initial = _initial_state(cell, state, N, x)
+    h_init = initial[slots["h"]]
+    c_init = initial[slots["c"]] if has_c else None
 
     parameters = list(cell.parameters()) if hasattr(cell, "parameters") else []
     saved_grads = [p.grad for p in parameters]
     for p in parameters:
         p.grad = None  # backward would add into the caller's .grad tensors in place
     try:
-        run = _unroll(cell, x, h_init, c_init, has_c, bptt)
+        run = _unroll(cell, x, initial, slots, bptt)
         L = _loss(loss, run["hs"], run["cs"])
         if keep_graph:
             from ..viz.record import record_gradients  # viz imports the tracer, not the other way round
@@ -191,9 +216,15 @@ def trace_gradients(model, x, state=None, loss="last", bptt=None, batch_index=0,
             L.name = L.name or "L"
             record_gradients(L)
         L.backward(retain_graph=jacobians)
-        fields = _gradients(run, h_init, c_init, has_c)
+        fields = _gradients(run, h_init, c_init, has_c, slots)
+        declaration = cell.declaration
+        state_names = tuple(None if k is None else base_name(declaration.states[k]) for k in (slots["h"], slots["c"]))
+        if fields["carousel_state"] is not None:  # the declared name of the carried state
+            fields["carousel_state"] = state_names[0 if fields["carousel_state"] == "h" else 1]
         fields.update(
-            kind=_kind(cell, has_c),
+            declaration=declaration,
+            state_names=state_names,
+            carousel_factor=declaration.carousel_factor,
             cell=_describe(cell),
             loss=float(L.item()),
             bptt=bptt,
@@ -225,6 +256,11 @@ def _cell_and_input(model, x):
         cell, batch_first = model, False
     if not callable(cell) or not hasattr(cell, "hidden_size"):
         raise TypeError(f"trace_gradients: expected a recurrent cell or layer, got {type(model).__name__}")
+    if not hasattr(cell, "declaration"):
+        raise TypeError(
+            f"trace_gradients: {type(cell).__name__} declares no state (no `declaration`); build it on "
+            f"nn.RecurrentCell and declare `declaration = nn.CellDeclaration(...)`"
+        )
     data = x.data if isinstance(x, Tensor) else x
     if not hasattr(data, "shape"):
         data = np.asarray(data)
@@ -241,75 +277,92 @@ def _cell_and_input(model, x):
     return cell, Tensor(data, name="x")  # a fresh leaf: the tracer never touches the caller's x
 
 
-def _initial_state(cell, state, N, has_c, x):
-    """Leaves that require grad, so dL/dh_init (and dL/dc_init) are recorded."""
-    H = cell.hidden_size
-    dtype = cell.weight_hh.dtype if hasattr(cell, "weight_hh") else x.dtype
+def _slots(declaration):
+    """Where "h" and "c" sit in the state tuple: h is the declared output, c the carried state when
+    it is not the output, else the first other state (None when there is none); `carried` is
+    where the additive path runs (None without one)."""
+    states = declaration.states
+    h = declaration.index(declaration.output)
+    if declaration.carried is not None and declaration.carried != declaration.output:
+        c = declaration.index(declaration.carried)
+    else:
+        c = next((k for k in range(len(states)) if k != h), None)
+    carried = None if declaration.carried is None else declaration.index(declaration.carried)
+    return {"h": h, "c": c, "carried": carried, "count": len(states)}
+
+
+def _initial_state(cell, state, N, x):
+    """One leaf per declared state that requires grad (h_0, c_0, ...), so dL/dh_init (and
+    dL/dc_init) are recorded; zeros where `state` gives none."""
+    names = [base_name(s) + "_0" for s in cell.declaration.states]
+    zeros = cell.initial_state(None, (N,))
+    zeros = zeros if isinstance(zeros, tuple) else (zeros,)
     if state is None:
-        given = (None, None)
-    elif has_c:
-        if not isinstance(state, (tuple, list)) or len(state) != 2:
-            raise TypeError(f"trace_gradients: an LSTM's state is a tuple (h, c), got {type(state).__name__}")
+        given = ()
+    elif len(names) > 1:
+        if not isinstance(state, (tuple, list)) or len(state) > len(names):
+            raise TypeError(
+                f"trace_gradients: the state of {_describe(cell)} is a tuple ({', '.join(names)}), "
+                f"got {type(state).__name__}"
+            )
         given = tuple(state)
     else:
-        given = (state, None)
+        given = (state,)
     leaves = []
-    for label, s in zip(("h_0", "c_0"), given):
-        if label == "c_0" and not has_c:
-            leaves.append(None)
-            continue
-        data = np.zeros((N, H), dtype=dtype) if s is None else (s.data if isinstance(s, Tensor) else np.asarray(s))
-        if tuple(data.shape) == (H,) and N == 1:
-            data = data.reshape(1, H)
-        if tuple(data.shape) != (N, H):
-            raise ShapeError(f"trace_gradients: initial {label} has shape {tuple(data.shape)}, expected {(N, H)}")
-        leaves.append(Tensor(data, dtype=dtype, backend=x.backend, requires_grad=True, name=label))
-    return leaves[0], leaves[1]
+    for k, (label, zero) in enumerate(zip(names, zeros)):
+        s = given[k] if k < len(given) else None
+        data = zero.data if s is None else (s.data if isinstance(s, Tensor) else np.asarray(s))
+        expected = tuple(zero.shape)
+        if tuple(data.shape) == expected[1:] and N == 1:
+            data = data.reshape(expected)
+        if tuple(data.shape) != expected:
+            raise ShapeError(f"trace_gradients: initial {label} has shape {tuple(data.shape)}, expected {expected}")
+        leaves.append(Tensor(data, dtype=zero.dtype, backend=x.backend, requires_grad=True, name=label))
+    return tuple(leaves)
 
 
-def _unroll(cell, x, h_init, c_init, has_c, bptt):
+def _unroll(cell, x, initial, slots, bptt):
     """Run the cell; keep h_t, c_t (retain_grad) and, per step, the carousel factor."""
     hs, cs, factors, cut = [], [], [], []
-    state = (h_init, c_init) if has_c else h_init
+    state = initial if len(initial) > 1 else initial[0]
     for t in range(x.shape[0]):
         cut_here = bptt is not None and t > 0 and t % bptt == 0
         if cut_here:
             state = tuple(s.detach() for s in state) if isinstance(state, tuple) else state.detach()
-        carried_in = state[1] if has_c else state
+        parts = state if isinstance(state, tuple) else (state,)
+        carried_in = None if slots["carried"] is None else parts[slots["carried"]]
         with time_step(t):
             x_t = x[t]
             x_t.name = "x_t"
             state = cell(x_t, state)
-        h_t = state[0] if isinstance(state, tuple) else state
+        parts = state if isinstance(state, tuple) else (state,)
+        h_t = parts[slots["h"]]
         h_t.retain_grad()
         hs.append(h_t)
-        if has_c:
-            state[1].retain_grad()
-            cs.append(state[1])
-        carried_out = state[1] if has_c else h_t
-        factors.append(_carousel_factor(carried_out, carried_in))
+        if slots["c"] is not None:
+            parts[slots["c"]].retain_grad()
+            cs.append(parts[slots["c"]])
+        if carried_in is not None:
+            factors.append(_carousel_factor(parts[slots["carried"]], carried_in))
         cut.append(cut_here)
-    return {"hs": hs, "cs": cs if has_c else None, "factors": factors, "cut": cut}
+    return {"hs": hs, "cs": cs if slots["c"] is not None else None, "factors": factors or None, "cut": cut}
 
 
 def _carousel_factor(s_t, s_prev):
-    """The factor a in s_t = a * s_{t-1} + (...), read from the graph: 1.0 when s_{t-1} enters the
-    add itself (the 1997 carousel), the other operand's array when it enters through a product
-    (f_t * c_{t-1}; a GRU's z_t * h_{t-1}), None when s_t is not made that way (a plain RNN)."""
-    fn = s_t._ctx
-    if fn is None or fn.name != "add":
-        return None
-    for u in fn.inputs:
-        if u is s_prev:
-            return 1.0
-        maker = u._ctx
-        if maker is not None and maker.name == "mul":
-            a, b = maker.inputs
-            if b is s_prev:
-                return a.numpy()
-            if a is s_prev:
-                return b.numpy()
-    return None
+    """The factor a in s_t = a * s_{t-1} + (...), from the declared carousel term: 1.0 when
+    s_{t-1} enters the sum itself (the 1997 carousel), else the array a_t of the product
+    a_t * s_{t-1}. The split is exact when that product enters the sum that makes s_t."""
+    found_prev, term, factor = carousel_parts(s_t)
+    if found_prev is not s_prev:
+        raise ValueError("trace_gradients: the declared carousel term does not read the state the step was given")
+    if term is None:
+        return 1.0
+    if s_t._ctx.name != "add" or not any(u is term for u in s_t._ctx.inputs):
+        raise ValueError(
+            f"trace_gradients: {s_t.name} is not the sum of its declared carousel term {term.name} and "
+            f"the rest, so dL/d{s_t.name} cannot be split along it; declare carried=None for such a cell"
+        )
+    return factor.numpy()
 
 
 def _loss(loss, hs, cs):
@@ -341,13 +394,14 @@ def _grad(t):
     return t.grad.numpy()
 
 
-def _gradients(run, h_init, c_init, has_c):
+def _gradients(run, h_init, c_init, has_c, slots):
     dL_dh = np.stack([_grad(h) for h in run["hs"]])
     dL_dc = np.stack([_grad(c) for c in run["cs"]]) if has_c else None
-    carried = dL_dc if has_c else dL_dh
-    carried_init = _grad(c_init) if has_c else _grad(h_init)
+    on_h = slots["carried"] == slots["h"]
+    carried = dL_dh if on_h else dL_dc
+    carried_init = _grad(h_init) if on_h else _grad(c_init) if has_c else None
     carousel = rest = None
-    if all(f is not None for f in run["factors"]):
+    if run["factors"] is not None:
         carousel = np.zeros_like(carried)
         rest = np.zeros_like(carried)
         for t, factor in enumerate(run["factors"]):
@@ -360,7 +414,7 @@ def _gradients(run, h_init, c_init, has_c):
         "dL_dh_init": _grad(h_init),
         "dL_dc": dL_dc,
         "dL_dc_init": _grad(c_init) if has_c else None,
-        "carousel_state": None if carousel is None else ("c" if has_c else "h"),
+        "carousel_state": None if carousel is None else ("h" if on_h else "c"),
         "carousel": carousel,
         "rest": rest,
     }
@@ -395,13 +449,6 @@ def _jacobians(run, h_init, c_init, has_c, b):
 
 def _no_jacobians():
     return {"jacobian_h": None, "jacobian_h_init": None, "jacobian_c": None, "jacobian_c_init": None}
-
-
-def _kind(cell, has_c):
-    if has_c:
-        return "lstm"
-    name = type(cell).__name__.lower()
-    return "gru" if "gru" in name else "rnn"
 
 
 def _describe(cell):

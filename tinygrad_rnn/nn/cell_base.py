@@ -12,6 +12,12 @@ and computes x_t W_ih^T + h_{t-1} W_hh^T + b. A cell is used in two ways:
     w = cell.recurrent_weights()                 # the fast path that layers use: W_hh^T once,
     x_proj = cell.project_input(x)               # x W_ih^T + b for all time steps in one matmul,
     state = cell.step(x_proj[t], state, w)       # then only the recurrent part per step
+
+A cell also declares what its named tensors mean (`declaration`, see declaration.py): the tools
+(graphs, the tracer, the plots, the layers) read that and nothing else. A call `cell(x_t, state)`
+records its ops at a time step: the surrounding `time_step(t)`, or else one more than the
+latest step of the state it is given (0 for a fresh state), so a plain loop of calls is
+numbered t = 0, 1, 2, ... by itself.
 """
 
 import math
@@ -22,6 +28,7 @@ import numpy as np
 from ..backend import get_array_module
 from ..errors import DTypeError, ShapeError
 from ..tensor import Tensor
+from .declaration import CellDeclaration, base_name, cell_time_step
 from .module import Module
 from .parameter import Parameter
 
@@ -33,9 +40,19 @@ def named(tensor, name):
 
 
 class RecurrentCell(Module):
-    """The base of RNNCell, LSTMCell and GRUCell (see each for its equations)."""
+    """The base of RNNCell, LSTMCell, GRUCell and of your own cells (docs: "Write your own cell").
 
-    state_size = 1  # how many tensors the state holds: h, or (h, c)
+    A subclass calls `super().__init__(input_size, hidden_size, bias, n_gates)` (which makes
+    weight_ih (n_gates*H, I), weight_hh (n_gates*H, H) and the biases), writes `step`, and
+    declares its state with `declaration = CellDeclaration(...)`; `project_input`,
+    `recurrent_weights` and `initial_state` have defaults it may override."""
+
+    declaration = CellDeclaration(states=("h_t",))  # one state h_t, no additive path
+
+    @property
+    def state_size(self):
+        """How many tensors the state holds: h, or (h, c); from the declaration."""
+        return len(self.declaration.states)
 
     def __init__(self, input_size, hidden_size, bias, n_gates, dtype=None, backend=None):
         super().__init__()
@@ -86,9 +103,13 @@ class RecurrentCell(Module):
         raise NotImplementedError
 
     def forward(self, x, state=None):
+        """One checked step: `state_t = cell(x_t, state)`; its ops record one CellStep (see above)."""
         x = self.check_input(x)
         state = self.initial_state(state, x.shape[:-1])
-        return self.step(self.project_input(x), state, self.recurrent_weights())
+        with cell_time_step(self, state):
+            new_state = self.step(self.project_input(x), state, self.recurrent_weights())
+        self.declaration.check_returned(new_state, self._describe())
+        return new_state
 
     # ------------------------------------------------------------------------------------------
     # States and checks
@@ -102,16 +123,30 @@ class RecurrentCell(Module):
     def initial_state(self, state, batch_shape):
         """The state to start from: zeros where `state` is None, else `state` after checking it.
 
-        `batch_shape` is () for an unbatched input (I,) and (N,) for a batch (N, I)."""
+        `batch_shape` is () for an unbatched input (I,) and (N,) for a batch (N, I). A cell of one
+        declared state takes one tensor; a cell of several takes a tuple, each (..., hidden_size)."""
+        names = tuple(base_name(s) for s in self.declaration.states)
+        shape = tuple(batch_shape) + (self.hidden_size,)
+        if len(names) == 1:
+            if state is None:
+                return self.zeros(batch_shape)
+            if isinstance(state, (tuple, list)):
+                raise TypeError(
+                    f"{self._describe()}: the state is one tensor {names[0]} of shape {shape}, got a "
+                    f"{type(state).__name__} of {len(state)} items (only a cell that declares several "
+                    f"states takes a tuple, as LSTMCell takes (h, c))"
+                )
+            return self.check_state_tensor(state, batch_shape, names[0])
+        expected = "(" + ", ".join(names) + ")"
         if state is None:
-            return self.zeros(batch_shape)
-        if isinstance(state, (tuple, list)):
+            state = (None,) * len(names)
+        if not isinstance(state, (tuple, list)) or len(state) != len(names):
+            what = f"{len(state)} items" if isinstance(state, (tuple, list)) else f"a single {type(state).__name__}"
             raise TypeError(
-                f"{type(self).__name__}: the state is one tensor h of shape "
-                f"{tuple(batch_shape) + (self.hidden_size,)}, got a {type(state).__name__} of "
-                f"{len(state)} items (only LSTMCell takes a tuple (h, c))"
+                f"{self._describe()}: the state must be a tuple {expected} of tensors of shape {shape}, got {what}"
             )
-        return self.check_state_tensor(state, batch_shape, "h")
+        return tuple(self.zeros(batch_shape) if s is None else self.check_state_tensor(s, batch_shape, label)
+                     for label, s in zip(names, state))
 
     def check_state_tensor(self, h, batch_shape, label):
         h = self._as_tensor(h, label)

@@ -3,6 +3,7 @@
 from ..errors import ShapeError
 from ..functional import cat
 from .cell_base import RecurrentCell, named
+from .declaration import CellDeclaration
 
 # Each variant as the parts it keeps. 'pytorch' is Gers et al. (2000): forget gate, no peepholes.
 # Greff et al. (2015) start from 'peephole' (their "vanilla" LSTM) and change one part each.
@@ -95,7 +96,7 @@ class LSTMCell(RecurrentCell):
             setattr(self, key, value)
         # The gates that are sigmoids of a pre-activation (those peepholes and FGR reach).
         self.sigmoid_gates = tuple(g for g in self.gate_names if g != "g")
-        self.state_size = 3 if self.gate_recurrence else 2
+        self.declaration = self._declare()
         for gate in ("i", "f", "o"):
             has_peephole = self.peepholes and gate in self.sigmoid_gates
             setattr(self, f"peephole_{gate}", self.new_parameter((hidden_size,)) if has_peephole else None)
@@ -105,6 +106,24 @@ class LSTMCell(RecurrentCell):
         if forget_bias is not None:
             self._set_forget_bias(forget_bias)
         self._pytorch_form = parts == _PYTORCH
+
+    def _declare(self):
+        """c_t is carried along the carousel c_t = f_t * c_{t-1} + i_t * g_t (fc_t + ig_t); without
+        a learned or coupled forget gate (1997, NFG) c_{t-1} enters the sum itself, factor 1."""
+        has_f = self.forget_gate != "none"
+        gates = [f"{g}_t" for g in self.gate_names]
+        if self.forget_gate == "coupled":
+            gates.insert(1, "f_t")  # CIFG: f_t = 1 - i_t, computed, not a row of the weights
+        gates += (["fc_t"] if has_f else []) + (["ig_t"] if self.input_gate else [])
+        return CellDeclaration(
+            states=("h_t", "c_t", "a_t") if self.gate_recurrence else ("h_t", "c_t"),
+            output="h_t",
+            carried="c_t",
+            carousel_term="fc_t" if has_f else None,
+            carousel_factor="f_t" if has_f else None,
+            gates=gates,
+            name="LSTM cell",
+        )
 
     @staticmethod
     def _gate_parts(parts):

@@ -1,12 +1,12 @@
-"""RNN, LSTM, GRU: multi-layer, optionally bidirectional layers that unroll a cell over a sequence,
-with PyTorch's call signature, shapes and state_dict keys.
+"""RNN, LSTM, GRU and Recurrent (any cell): multi-layer, optionally bidirectional layers that
+unroll a cell over a sequence, with PyTorch's call signature, shapes and state_dict keys.
 
 How a layer unrolls one direction of one layer (the speed comes from doing little per step):
 
     x_proj = cell.project_input(x)           # x W_ih^T + b for ALL time steps: one matmul
     w = cell.recurrent_weights()             # W_hh^T, transposed once
     for t in range(T):                       # (T-1 down to 0 for the reverse direction)
-        with time_step(t):                   # every op of step t records step = t
+        with time_step(CellStep(t, ...)):    # every op of step t records step t (and the cell)
             state = cell.step(x_proj[t], state, w)
 
 x_proj[t] are the pieces of one split op, so backward joins their gradients in one concatenate.
@@ -19,6 +19,7 @@ from ..autograd import time_step
 from ..errors import DTypeError, ShapeError
 from ..functional import cat, stack
 from ..tensor import Tensor
+from .declaration import CellStep, base_name
 from .dropout import dropout as apply_dropout
 from .gru_cell import GRUCell, gru_variant
 from .lstm_cell import LSTMCell, lstm_variant
@@ -47,9 +48,12 @@ class RNNBase(Module):
     """What RNN, LSTM and GRU share. Parameters live on the layer under PyTorch's names
     (`weight_ih_l0`, `bias_hh_l1_reverse`, ...; extra variant parameters likewise, e.g.
     `peephole_i_l0`); `self.cells[layer * num_directions + direction]` is the cell object that
-    steps that layer and direction, built around those same Parameter objects."""
+    steps that layer and direction, built around those same Parameter objects.
 
-    state_names = ("h_0",)
+    `make_cell(layer_input_size)` returns the cell of one layer and direction (called once per
+    cell, layer 0 first); `Recurrent` builds it from a cell class for you."""
+
+    state_names = ("h_0",)  # the states a call takes and returns, the first ones the cells declare
     # Set `layer.record_states = True` to keep, after each forward, `layer.recorded_states[k][t]`:
     # the state (h_t, or (h_t, c_t) for an LSTM) of cell k = layer * D + direction after step t,
     # in time order for both directions (tracers read dL/dh_t from these with retain_grad).
@@ -81,6 +85,8 @@ class RNNBase(Module):
                     p.name = param_name + suffix
                     setattr(self, param_name + suffix, p)
                 self.cells.append(cell)
+        declaration = self.cells[0].declaration
+        self._output_index = declaration.index(declaration.output)
 
     # ------------------------------------------------------------------------------------------
 
@@ -96,13 +102,14 @@ class RNNBase(Module):
         finals = []
         self.recorded_states = [] if self.record_states else None
         layer_input = x
+        out = self._output_index
         for layer in range(self.num_layers):
             flat = layer_input.reshape(T * N, layer_input.shape[-1])
             outputs = []
             for direction in range(D):
                 cell = self.cells[layer * D + direction]
                 per_step = self._unroll(cell, flat, N, states[layer * D + direction], reverse=direction == 1)
-                outputs.append(stack([s[0] if type(s) is tuple else s for s in per_step], axis=0))
+                outputs.append(stack([s[out] if type(s) is tuple else s for s in per_step], axis=0))
                 finals.append(per_step[-1 if direction == 0 else 0])
                 if self.record_states:
                     self.recorded_states.append(per_step)
@@ -117,20 +124,27 @@ class RNNBase(Module):
         weights = cell.recurrent_weights()
         T = len(x_proj)
         per_step = [None] * T
+        declaration = cell.declaration
+        name = declaration.name or type(cell).__name__
         for t in range(T - 1, -1, -1) if reverse else range(T):
-            with time_step(t):  # the true position, also for the reverse direction
+            # The true position, also for the reverse direction; the ops also learn their cell.
+            with time_step(CellStep(t, declaration, state, name)):
                 state = cell.step(x_proj[t], state, weights)
             per_step[t] = state
         return per_step
 
     def _package(self, output, finals, unbatched):
-        h_n = stack([s[0] if type(s) is tuple else s for s in finals], axis=0)
+        """(output, h_n), or (output, (h_n, c_n, ...)): the final value of each state in
+        state_names, stacked over the cells."""
         if self.batch_first and not unbatched:
             output = output.swapaxes(0, 1)
         if unbatched:
             output = output.reshape(output.shape[0], output.shape[2])
-            h_n = h_n.reshape(h_n.shape[0], h_n.shape[2])
-        return output, h_n
+        last = []
+        for k in range(len(self.state_names)):
+            s_n = stack([s[k] if type(s) is tuple else s for s in finals], axis=0)
+            last.append(s_n.reshape(s_n.shape[0], s_n.shape[2]) if unbatched else s_n)
+        return output, (last[0] if len(last) == 1 else tuple(last))
 
     # ------------------------------------------------------------------------------------------
     # Checks
@@ -183,7 +197,8 @@ class RNNBase(Module):
         else:
             if not isinstance(hx, (tuple, list)) or len(hx) != len(names):
                 what = type(hx).__name__ + (f" of shape {tuple(hx.shape)}" if hasattr(hx, "shape") else "")
-                raise TypeError(f"{self._describe()}: the initial state must be a tuple (h_0, c_0), got a {what}")
+                expected = "(" + ", ".join(names) + ")"
+                raise TypeError(f"{self._describe()}: the initial state must be a tuple {expected}, got a {what}")
             given = list(hx)
         expected = (count, self.hidden_size) if unbatched else (count, N, self.hidden_size)
         meaning = "(num_layers * num_directions, hidden_size)" if unbatched else (
@@ -279,13 +294,6 @@ class LSTM(RNNBase):
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, make_cell)
         self.variant = variant
 
-    def _package(self, output, finals, unbatched):
-        output, h_n = super()._package(output, finals, unbatched)
-        c_n = stack([s[1] for s in finals], axis=0)
-        if unbatched:
-            c_n = c_n.reshape(c_n.shape[0], c_n.shape[2])
-        return output, (h_n, c_n)
-
     def extra_repr(self):
         return super().extra_repr() + (f", variant={self.variant!r}" if self.variant != "pytorch" else "")
 
@@ -313,3 +321,50 @@ class GRU(RNNBase):
 
     def extra_repr(self):
         return super().extra_repr() + (f", variant={self.variant!r}" if self.variant != "pytorch" else "")
+
+
+class Recurrent(RNNBase):
+    """Recurrent(cell, input_size, hidden_size, num_layers=1, batch_first=False, dropout=0.0,
+    bidirectional=False, **cell_kwargs)
+
+    Any cell class (a RecurrentCell subclass with a declaration, yours or a built-in one) as a
+    multi-layer, optionally bidirectional layer: cell k = layer * D + direction is
+    `cell(layer_input_size, hidden_size, **cell_kwargs)`, and the layer unrolls it as RNN, LSTM
+    and GRU do, with the same shapes and PyTorch's state_dict names (`weight_ih_l0`,
+    `bias_hh_l1_reverse`, and the cell's own parameters likewise).
+
+        layer = nn.Recurrent(MyCell, 8, 16, num_layers=2, bidirectional=True, batch_first=True)
+        output, h_n = layer(x)                 # a cell of one declared state
+        output, (h_n, s_n) = layer(x, (h_0, s_0))   # a cell declaring states ("h_t", "s_t")
+
+    output stacks the declared output state over time ([forward | reverse] on the last axis);
+    each state's initial and final values are (num_layers * D, N, H), named after the declared
+    states (h_t -> h_0 and h_n). `nn.Recurrent(nn.LSTMCell, 8, 16)` computes what nn.LSTM(8, 16)
+    does.
+    """
+
+    def __init__(self, cell, input_size, hidden_size, num_layers=1, batch_first=False, dropout=0.0,
+                 bidirectional=False, **cell_kwargs):
+        if not (isinstance(cell, type) and hasattr(cell, "step")):
+            raise TypeError(
+                f"Recurrent: cell must be a cell class (a RecurrentCell subclass, e.g. nn.LSTMCell), "
+                f"got {cell!r}"
+            )
+
+        def make_cell(layer_input):
+            return cell(layer_input, hidden_size, **cell_kwargs)
+
+        bias = cell_kwargs.get("bias", True)
+        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, make_cell)
+        self.cell_class = cell
+        self.cell_kwargs = dict(cell_kwargs)
+        self.state_names = tuple(base_name(s) + "_0" for s in self.cells[0].declaration.states)
+
+    def _describe(self):
+        return (f"Recurrent({self.cell_class.__name__}, {self.input_size}, {self.hidden_size}, "
+                f"num_layers={self.num_layers})")
+
+    def extra_repr(self):
+        text = f"{self.cell_class.__name__}, " + super().extra_repr()
+        extras = "".join(f", {k}={v!r}" for k, v in self.cell_kwargs.items() if k != "bias")
+        return text + extras

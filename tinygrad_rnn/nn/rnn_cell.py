@@ -1,6 +1,7 @@
 """RNNCell: the simple (Elman) recurrent cell, the one whose gradients vanish or explode."""
 
 from .cell_base import RecurrentCell, named
+from .declaration import CellDeclaration
 
 NONLINEARITIES = ("tanh", "relu")
 
@@ -16,6 +17,9 @@ class RNNCell(RecurrentCell):
     Pascanu et al. (2013): dh_t/dh_k is a product of t - k factors W_hh^T diag(tanh'), so its norm
     shrinks or grows geometrically with the lag.
     """
+
+    # h_t is the only state and it only passes through the nonlinearity: no additive path.
+    declaration = CellDeclaration(states=("h_t",), name="RNN cell")
 
     def __init__(self, input_size, hidden_size, bias=True, nonlinearity="tanh", dtype=None, backend=None):
         if nonlinearity not in NONLINEARITIES:

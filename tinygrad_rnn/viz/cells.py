@@ -1,11 +1,10 @@
-"""draw_graph(..., level='cell'): one node per cell per time step, so long sequences stay readable.
+"""draw_graph(..., level='cell'): one node per cell call, so long sequences stay readable.
 
-Which ops make up one cell step: the ops recorded in the same time step (fn.step) that are joined
-by the tensors flowing between them. The one tensor that leaves a cell step is its output h_t, so
-a tensor named 'h_t' does not join its maker and its users: with two layers, layer 0's h_t feeds
-layer 1 in the same step, and the two stay two nodes. (c_t stays inside: h_t = o_t * tanh(c_t).)
-Ops recorded outside any time step (the input projection for all steps at once, the loss) are
-grouped the same way, by the tensors joining them.
+Which ops make up one node: the ops of one cell call (they share one CellStep, see
+tinygrad_rnn/nn/declaration.py), so with two layers, layer 0's call and layer 1's call at the
+same step stay two nodes. Other ops are grouped by the tensors joining them within one time
+step (ops of your own in `time_step(t)`), or outside any step (the input projection for all
+steps at once, the loss).
 
 Parameters are shared by every step; drawing an edge from each to every step would bury the
 picture, so they are listed in the graph's title line instead.
@@ -14,12 +13,13 @@ picture, so they are listed in the graph's title line instead.
 from . import style
 from .elements import (EdgeWidths, display_name, format_norm, format_shape, is_scalar_constant,
                        leaf_step, place_nodes, split_hubs, tensor_grad_norm, tensor_label)
-from ..nn.parameter import Parameter
+from ..nn.declaration import CellStep
 
 
-def draw_cells(dot, view, carried, show_grad, cluster_by_time):
+def draw_cells(dot, view, declared, show_grad, cluster_by_time):
     """Draw `view` at cell level into `dot`; returns a line naming the parameters left out."""
-    derived = _parameter_ops(view)
+    carried = declared.cec[2]
+    derived = _parameter_ops(view, declared)
     groups = _group_ops(view, derived)  # id(op) -> group number, for ops not in `derived`
     members = {}
     for fn in view.ops:
@@ -39,15 +39,15 @@ def draw_cells(dot, view, carried, show_grad, cluster_by_time):
             labels[node] = ", ".join(names[:4]) + (", ..." if len(names) > 4 else "")
             nodes.append((node, labels[node], style.op_node_attrs()))
         else:
-            nodes.append((node, _cell_label(view, ops, step, show_grad), style.cell_node_attrs()))
+            nodes.append((node, _cell_label(declared, ops, step, show_grad), style.cell_node_attrs()))
     for t in view.tensors:
         node = f"t{view.tensor_number[id(t)]}"
-        if isinstance(t, Parameter):
+        if declared.is_parameter(t):
             parameters.append(t)
         elif t._ctx is None and not is_scalar_constant(t):
             step = leaf_step(view, t)
             labels[node] = display_name(t, step) or format_shape(t.shape)
-            role = style.role_of(t, view.outputs)
+            role = declared.role_of(t)
             nodes.append((node, tensor_label(t, show_grad, step), style.tensor_node_attrs(role)))
             dot.drawn[node] = t
             if step is not None:
@@ -58,7 +58,7 @@ def draw_cells(dot, view, carried, show_grad, cluster_by_time):
             dot.drawn[node] = t
 
     edges = []
-    for tail, head, t, consumers in _edges(view, derived, groups):
+    for tail, head, t, consumers in _edges(view, declared, derived, groups):
         g = _edge_grad_norm(t, consumers) if show_grad and t.requires_grad else None
         name = display_name(t, node_step.get(tail) if t._ctx is None else None)
         edges.append((tail, head, g, id(t) in carried and head.startswith("cell"), t, name))
@@ -87,7 +87,7 @@ def draw_cells(dot, view, carried, show_grad, cluster_by_time):
     return f"parameters shared by every step (not drawn): {listed}{more}"
 
 
-def _edges(view, derived, groups):
+def _edges(view, declared, derived, groups):
     """(tail, head, tensor, consumers) for each tensor made in one group (or a leaf) and used in
     another, once per using group (consumers: the (op, input index) pairs of that group that use
     it), then each output from its group. Ends are node ids: 'cell<group>'
@@ -104,7 +104,7 @@ def _edges(view, derived, groups):
                 tail = f"cell{groups[id(t._ctx)]}"
                 if tail == head:
                     continue
-            elif isinstance(t, Parameter) or is_scalar_constant(t):
+            elif declared.is_parameter(t) or is_scalar_constant(t):
                 continue
             else:
                 tail = f"t{view.tensor_number[id(t)]}"
@@ -130,24 +130,25 @@ def _edge_grad_norm(t, consumers):
     return tensor_grad_norm(t)
 
 
-def _parameter_ops(view):
+def _parameter_ops(view, declared):
     """The ids of ops computed from parameters and constants only (a transposed weight, a
     summed bias): at cell level they count as parameters."""
     derived = set()
     for fn in view.ops:  # forward order: an op's inputs are decided before it
-        if all(_is_parameter_like(t, derived) for t in fn.inputs):
+        if all(_is_parameter_like(t, derived, declared) for t in fn.inputs):
             derived.add(id(fn))
     return derived
 
 
-def _is_parameter_like(t, derived):
+def _is_parameter_like(t, derived, declared):
     if t._ctx is not None:
         return id(t._ctx) in derived
-    return isinstance(t, Parameter) or is_scalar_constant(t)
+    return declared.is_parameter(t) or is_scalar_constant(t)
 
 
 def _group_ops(view, derived):
-    """Union-find over ops: same time step and joined by a tensor other than h_t."""
+    """Union-find over ops: the ops of one cell call; other ops when in the same time step (or
+    both outside the steps) and joined by a tensor."""
     parent = {id(fn): id(fn) for fn in view.ops if id(fn) not in derived}
 
     def root(key):
@@ -157,18 +158,25 @@ def _group_ops(view, derived):
         return key
 
     order = view.op_number.__getitem__
+
+    def join(a, b):
+        a, b = root(a), root(b)
+        if a != b:
+            parent[max(a, b, key=order)] = min(a, b, key=order)
+
+    first_of_call = {}
     for fn in view.ops:
         if id(fn) in derived:
             continue
+        if isinstance(fn.step, CellStep):
+            join(first_of_call.setdefault(id(fn.step), id(fn)), id(fn))
+            continue
         for t in fn.inputs:
             maker = t._ctx
-            if maker is None or id(maker) not in parent or maker.step != fn.step:
+            if maker is None or id(maker) not in parent or isinstance(maker.step, CellStep):
                 continue
-            if t.name == "h_t" and fn.step is not None:
-                continue
-            a, b = root(id(maker)), root(id(fn))
-            if a != b:
-                parent[max(a, b, key=order)] = min(a, b, key=order)
+            if maker.step == fn.step:
+                join(id(maker), id(fn))
     # Number the groups in forward order of their first op.
     numbers, groups = {}, {}
     for fn in view.ops:
@@ -181,34 +189,18 @@ def _group_ops(view, derived):
     return groups
 
 
-def _cell_label(view, ops, step, show_grad):
-    """'LSTM cell, t=3' and the gradient norm of each state the step makes (h_t3, c_t3)."""
-    names = set()
-    states = []
-    for fn in ops:
-        for t in view.produced[id(fn)]:
-            names.add(t.name)
-            if t.name in ("h_t", "c_t"):
-                states.append(t)
-    lines = [f"{_kind(names)}, t={step}"]
+def _cell_label(declared, ops, step, show_grad):
+    """'LSTM cell, t=3' (the cell's declared or class name) and the gradient norm of each state
+    the call makes, in declared order (h_t3, c_t3); 'step, t=3' for ops of no cell call."""
+    if not isinstance(step, CellStep) or step.declaration is None:
+        return f"step, t={step}"
+    lines = [f"{step.name}, t={step}"]
     if show_grad:
-        for t in sorted(states, key=lambda t: t.name, reverse=True):  # h_t, then c_t
+        for t in declared.states_of(ops):
             g = tensor_grad_norm(t)
             if g is not None:
                 lines.append(f"{display_name(t)} |grad| {format_norm(g)}")
     return "\n".join(lines)
-
-
-def _kind(names):
-    if "c_t" in names:
-        return "LSTM cell"
-    if "z_t" in names or "r_t" in names:
-        return "GRU cell"
-    if "f_t" in names:
-        return "MGU cell"
-    if "h_t" in names:
-        return "RNN cell"
-    return "step"
 
 
 def _unique(items):

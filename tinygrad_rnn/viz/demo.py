@@ -10,6 +10,7 @@ Weights are drawn from NumPy's global generator after `np.random.seed(seed)` (as
 so every run draws the same pictures.
 """
 
+import inspect
 import os
 import time
 
@@ -92,10 +93,11 @@ def explorer_runs(kinds, forget_biases=(None,), input_biases=(None,)):
     runs = []
     for kind in kinds:
         probe = nn.make_cell(kind, 1, 1)
+        takes = inspect.signature(type(probe).__init__).parameters
         options = [{}]
-        if "f" in getattr(probe, "gate_names", ()):
+        if "forget_bias" in takes and "f" in getattr(probe, "gate_names", ()):  # a learned forget gate
             options = [dict(o, forget_bias=b) for o in options for b in forget_biases]
-        if hasattr(probe, "input_bias"):
+        if "input_bias" in takes and "i" in getattr(probe, "gate_names", ()):
             options = [dict(o, input_bias=b) for o in options for b in input_biases]
         for kwargs in options:
             kwargs = {k: v for k, v in kwargs.items() if v is not None}

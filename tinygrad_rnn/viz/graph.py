@@ -1,6 +1,7 @@
 """draw_graph: the tape behind some tensors as a Graphviz picture.
 
-    h, c = cell(x, (h, c))             # inside `with tinygrad_rnn.time_step(t):` per step
+    for t in range(T):
+        h, c = cell(x[t], (h, c))      # each call numbers itself: t = 0, 1, 2, ...
     loss = h.sum()
     viz.record_gradients(loss)         # optional: gradient sizes on every edge, not only leaves
     loss.backward()
@@ -23,7 +24,8 @@ from .elements import (EdgeWidths, add_legend, display_name, format_shape,
                        is_scalar_constant, leaf_step, place_nodes, split_hubs, tensor_grad_norm, tensor_label)
 from .record import as_tensor_list
 from .render import digraph, import_graphviz
-from .walk import TapeView, find_cec
+from .declared import Declared
+from .walk import TapeView
 
 LEVELS = ("op", "cell")
 HIGHLIGHTS = (None, "cec")
@@ -34,13 +36,23 @@ def draw_graph(*outputs, level="op", show_grad=True, cluster_by_time=True, highl
                show_unnamed=False, legend=True, title=None, steps=None):
     """Draw the graph behind `outputs` (Tensors); returns a graphviz.Digraph.
 
-    level:           'op' draws every op; 'cell' draws each cell's time step as one node (a
-                     1,000-step sequence stays readable), leaving out the shared parameters.
+    level:           'op' draws every op; 'cell' draws each cell call as one node labelled with
+                     the cell's declared name or class name (a 1,000-step sequence stays
+                     readable), leaving out the shared parameters.
     show_grad:       show gradient norms on tensors and as edge widths (after backward).
-    cluster_by_time: one box (subgraph cluster_t0, cluster_t1, ...) per time step.
-    highlight:       'cec' draws the LSTM's cell-state path c_{t-1} -> f_t * c_{t-1} -> + -> c_t
-                     bold, with the DOT attribute class="cec" (the identity path c_{t-1} -> + ->
-                     c_t in the 1997 LSTM without forget gate); None draws no highlight.
+    cluster_by_time: one box (subgraph cluster_t0, cluster_t1, ...) per time step. Every cell
+                     call has a step: inside `with tinygrad_rnn.time_step(t):` it is t (layers
+                     do this, and it wins); otherwise one more than the latest step of the state
+                     it is given, 0 for a fresh state. So a plain loop
+                         for t in range(T): h, c = cell(x[t], (h, c))
+                     draws steps 0 .. T-1 and names c_t0, c_t1, ... A loop of your own ops
+                     (no cell) has steps only inside time_step(t).
+    highlight:       'cec' draws the carried-state path that each cell declares (the LSTM's
+                     c_{t-1} -> f_t * c_{t-1} -> + -> c_t; the 1997 LSTM's c_{t-1} -> + -> c_t; the
+                     GRU's h_{t-1} -> z_t * h_{t-1} -> + -> h_t) bold, with the DOT attribute
+                     class="cec"; None draws no highlight. Colours come from the declarations
+                     too: states, gates, and parameters (any leaf that requires grad and is no
+                     cell's state).
     rankdir:         'LR' (time runs left to right), 'TB', 'RL' or 'BT'.
     show_unnamed:    also draw unnamed intermediate tensors as nodes (by default an edge from
                      op to op stands for them, so the named gates and states stand out).
@@ -71,18 +83,19 @@ def draw_view(view, level="op", show_grad=True, cluster_by_time=True, highlight=
     if level == "cell" and view.ops and all(fn.step is None for fn in view.ops):
         warnings.warn(
             "draw_graph(level='cell'): no op of this graph recorded a time step, so there are no "
-            "per-step cells; run each step inside `with tinygrad_rnn.time_step(t):` "
-            "(the RNN/LSTM/GRU layers do this)",
+            "per-step cells; a cell call (cell(x_t, state)) numbers its steps itself, a loop of your "
+            "own ops needs `with tinygrad_rnn.time_step(t):` around each step",
             stacklevel=2,
         )
-    cec = find_cec(view) if highlight == "cec" else (set(), set(), set())
+    declared = Declared(view, highlight=highlight == "cec")
+    cec = declared.cec
     dot = digraph(graphviz, rankdir)
     dot.drawn, dot.drawn_edges = {}, {}
     if level == "op":
-        _draw_ops(dot, view, cec, show_grad, cluster_by_time, show_unnamed, _step_filter(steps))
+        _draw_ops(dot, view, declared, show_grad, cluster_by_time, show_unnamed, _step_filter(steps))
         note = None
     else:
-        note = draw_cells(dot, view, cec[2], show_grad, cluster_by_time)
+        note = draw_cells(dot, view, declared, show_grad, cluster_by_time)
     if legend:
         add_legend(dot, level, with_cec=bool(cec[0] or cec[2]))
     label = "\n".join(line for line in (title, note) if line)
@@ -108,8 +121,8 @@ def _check_choice(label, value, choices):
 # level='op': every op and every named tensor
 
 
-def _draw_ops(dot, view, cec, show_grad, cluster_by_time, show_unnamed, keep=None):
-    cec_inputs, cec_outputs, _ = cec
+def _draw_ops(dot, view, declared, show_grad, cluster_by_time, show_unnamed, keep=None):
+    cec_inputs, cec_outputs, _ = declared.cec
     kept = {id(fn) for fn in view.ops if keep is None or keep(fn)}
     # With a step filter, a tensor made by an op left out but read by one drawn is drawn as an input.
     read = set() if keep is None else {id(t) for fn in view.ops if id(fn) in kept for t in fn.inputs}
@@ -142,7 +155,7 @@ def _draw_ops(dot, view, cec, show_grad, cluster_by_time, show_unnamed, keep=Non
                 value = item.data.reshape(-1)[0].item()
                 nodes.append((node, f"{value:g}", style.constant_node_attrs()))
             else:
-                role = style.role_of(item, view.outputs)
+                role = declared.role_of(item)
                 nodes.append((node, tensor_label(item, show_grad, step), style.tensor_node_attrs(role)))
         node_step[node], items[node] = step, item
 

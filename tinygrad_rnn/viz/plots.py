@@ -48,8 +48,9 @@ def _positive(values):
 
 
 def plot_gradient_flow(traces, normalize=True, title=None):
-    """||dL/dh_t|| (solid) and, for LSTMs, ||dL/dc_t|| (dashed) against the time lag T-1-t, one
-    colour per trace, log scale. `traces`: {label: GradientTrace}, or a list of traces.
+    """||dL/dh_t|| (solid) and, for cells with a second state (the LSTM's c_t), ||dL/dc_t||
+    (dashed) against the time lag T-1-t, one colour per trace, log scale; the states carry the
+    names their cells declare. `traces`: {label: GradientTrace}, or a list of traces.
     normalize=True divides each curve by its value at lag 0 (the last step), so cells whose
     outputs differ in size compare fairly: the curve shows the fraction of the gradient left."""
     named = _as_named(traces)
@@ -63,7 +64,7 @@ def plot_gradient_flow(traces, normalize=True, title=None):
             if normalize and norms[-1] > 0:
                 norms = norms / norms[-1]
             ax.plot(trace.lags, _positive(norms), linestyle, color=color, linewidth=2,
-                    label=f"{label}: dL/d{state}_t")
+                    label=f"{label}: dL/d{trace.state_name(state)}_t")
     ax.set_yscale("log")
     ax.set_xlabel("time lag T-1-t (steps back from the last step, where the loss is)")
     if normalize:
@@ -91,24 +92,28 @@ def plot_gradient_heatmap(trace, state="h", batch_index=None, title=None):
     image = ax.imshow(np.maximum(values, floor), aspect="auto", origin="lower", cmap="viridis",
                       norm=LogNorm(vmin=floor, vmax=top), interpolation="nearest")
     colorbar = fig.colorbar(image, ax=ax)
-    colorbar.set_label(f"|dL/d{state}_t| of the unit (log scale)")
+    name = trace.state_name(state)
+    colorbar.set_label(f"|dL/d{name}_t| of the unit (log scale)")
     ax.set_xlabel("time step t (the loss is at the last step, on the right)")
     ax.set_ylabel("hidden unit")
-    ax.set_title(title or f"{trace.cell}: gradient reaching each unit of {state}_t (batch element {b})")
+    ax.set_title(title or f"{trace.cell}: gradient reaching each unit of {name}_t (batch element {b})")
     return fig
 
 
 def plot_carousel_share(trace, title=None):
-    """Top: the two parts of dL/dc_{t-1} at each step t, the carousel term f_t * dL/dc_t and the
-    rest (through h_{t-1} and the gates), log scale. Bottom: the carousel's share of them."""
+    """Top: the two parts of dL/ds_{t-1} at each step t, s the cell's declared carried state: the
+    carousel term a_t * dL/ds_t (LSTM: f_t * dL/dc_t) and the rest (through the other states and
+    the gates), log scale. Bottom: the carousel's share of them. Labels use the declared names."""
     if trace.carousel is None:
-        raise ValueError(f"plot_carousel_share: {trace.cell} has no carousel path to plot (a plain RNN)")
-    s = trace.carousel_state
-    if s == "c":
-        direct, via = "carousel: f_t * dL/dc_t", "rest: through h_(t-1) and the gates"
+        trace.carousel_norm()  # raises, saying why there is no carousel
+    s, factor = trace.carousel_state, trace.carousel_factor
+    factor = "" if factor == "1" else (f"({factor}) * " if " " in factor else f"{factor} * ")
+    others = [name for name in trace.state_names if name is not None and name != s]
+    if others:  # the carried state is not the output: the LSTM's carousel
+        direct, via = f"carousel: {factor}dL/d{s}_t", f"rest: through {', '.join(n + '_(t-1)' for n in others)} and the gates"
         share_label = "the carousel's share\n|carousel| / (|carousel| + |rest|)"
-    else:
-        direct, via = "direct path: z_t * dL/dh_t", "rest: through the gates and candidate"
+    else:  # the output itself is carried: the GRU's direct path
+        direct, via = f"direct path: {factor}dL/d{s}_t", "rest: through the gates and candidate"
         share_label = "the direct path's share\n|direct| / (|direct| + |rest|)"
     fig, (top, bottom) = _figure(7.5, 6.0, rows=2)
     top.plot(trace.steps, _positive(trace.carousel_norm()), color=COLORS[1], linewidth=2, label=direct)

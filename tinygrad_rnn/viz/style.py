@@ -1,15 +1,9 @@
-"""How graph nodes look: the role of each tensor (parameter, input, state, gate, output) and its colours.
+"""How graph nodes look: the colour of each tensor's role (parameter, input, state, gate, output).
 
 Colours come from the Okabe-Ito palette (readable for colour-blind readers), lightened for fills.
-The cell-state path of an LSTM (the constant error carousel, CEC) is drawn in one strong colour.
+The carried-state path of a cell (the LSTM's constant error carousel, CEC) is drawn in one strong
+colour. Which role a tensor has comes from the cells' declarations (declared.py).
 """
-
-from ..nn.parameter import Parameter
-
-# Names the cells give their tensors (see tinygrad_rnn/nn): the states they carry from step to
-# step, and the gates and candidates computed inside a step.
-STATE_NAMES = frozenset({"h_t", "c_t", "h", "c", "h_0", "c_0", "hx", "cx", "h_n", "c_n"})
-GATE_NAMES = frozenset({"i_t", "f_t", "g_t", "o_t", "r_t", "z_t", "n_t", "fc_t", "ig_t"})
 
 ROLES = ("parameter", "input", "state", "gate", "output", "intermediate")
 
@@ -38,21 +32,6 @@ CEC_COLOR = "#d55e00"  # vermilion: the cell-state path
 ZERO_GRAD_COLOR = "#bbbbbb"
 
 FONT = "Helvetica"
-
-
-def role_of(tensor, outputs):
-    """The role that picks a tensor's colour. `outputs` holds the ids of the tensors drawn from."""
-    if id(tensor) in outputs:
-        return "output"
-    if isinstance(tensor, Parameter):
-        return "parameter"
-    if tensor.name in STATE_NAMES or _looks_like_state(tensor.name):
-        return "state"
-    if tensor.name in GATE_NAMES:
-        return "gate"
-    if tensor._ctx is None:
-        return "input"
-    return "intermediate"
 
 
 def tensor_node_attrs(role):
@@ -90,8 +69,3 @@ def cell_node_attrs():
         "fontname": FONT,
         "fontsize": "10",
     }
-
-
-def _looks_like_state(name):
-    """h_0, c_(t-1), h_prev: a name of the hidden or cell state."""
-    return name is not None and len(name) > 2 and name[0] in "hc" and name[1] == "_"

@@ -1,6 +1,7 @@
 // The gradient explorer's script: plain JavaScript, no library. The page holds its data in the
-// JSON block #explorer-data (made by tinygrad_rnn.viz.explorer): one entry per run with the
-// tracer's numbers per step, the graphs as SVG text, and what each drawn node and edge stands for.
+// block #explorer-data (made by tinygrad_rnn.viz.explorer, gzip-compressed JSON): one entry per run
+// with the tracer's numbers per step, the graphs as SVG text, and what each drawn node and edge
+// stands for.
 // One state, {run, step}; choosing either redraws every view from it.
 "use strict";
 
@@ -78,19 +79,19 @@ function start(DATA) {
     return v ? [["min / mean / max", `${fmt(v[0])} / ${fmt(v[1])} / ${fmt(v[2])}`], ["std", fmt(v[3])]] : [];
   }
 
-  function cellTip(t) {
+  function cellTip(t, name) {
     const r = run(), pairs = [["time step", `t = ${t} (lag ${lagOf(t)})`]];
-    for (const s of r.states) pairs.push([`|dL/d${s}_t| (tracer)`, `<span class="grad">${fmt(r.norm[s][t])}</span>`]);
+    r.states.forEach((s, k) => pairs.push([`|dL/d${r.stateNames[k]}_t| (tracer)`, `<span class="grad">${fmt(r.norm[s][t])}</span>`]));
     if (r.carousel) pairs.push([`carousel share of dL/d${r.carouselState}_(t-1)`, fmt(r.carousel[t])]);
     for (const name of r.names) {
       const v = r.values[name][t];
       if (v) pairs.push([`${name} mean`, fmt(v[1])]);
     }
-    return `<b>${esc(r.label)} cell, t=${t}</b>` + rows(pairs);
+    return `<b>${esc(r.label)}: ${esc(name)}, t=${t}</b>` + rows(pairs);
   }
 
   function infoTip(info) {
-    if (info.k === "cell") return cellTip(info.t);
+    if (info.k === "cell") return cellTip(info.t, info.n);
     if (info.k === "ops") return `<b>${esc(info.n)}</b>outside the time steps (the loss)`;
     const pairs = [];
     if (info.s) pairs.push(["shape", esc(info.s) + (info.d ? " " + info.d : "")]);
@@ -174,7 +175,8 @@ function start(DATA) {
   function drawHeatmaps() {
     const r = run(), box = $("heatmaps");
     box.innerHTML = "";
-    heatmaps = r.states.map((s) => {
+    heatmaps = r.states.map((s, k) => {
+      const name = r.stateNames[k];
       const values = decodeFloat32(r.heat[s]);
       let top = 0, low = Infinity;
       for (const v of values) { if (v > top) top = v; if (v > 0 && v < low) low = v; }
@@ -182,11 +184,11 @@ function start(DATA) {
       const floor = Math.max(low, top * 1e-12);
       const title = document.createElement("div");
       title.className = "heat-title";
-      title.textContent = `|dL/d${s}_t| of each unit (batch element ${r.batch}), ${r.T} steps \u00d7 ${r.H} units`;
+      title.textContent = `|dL/d${name}_t| of each unit (batch element ${r.batch}), ${r.T} steps \u00d7 ${r.H} units`;
       const canvas = document.createElement("canvas");
       canvas.tabIndex = 0;
       canvas.setAttribute("role", "img");
-      canvas.setAttribute("aria-label", `heatmap of |dL/d${s}_t|; arrow keys choose the step`);
+      canvas.setAttribute("aria-label", `heatmap of |dL/d${name}_t|; click a column to choose the step`);
       canvas.dataset.state = s;
       const cellH = Math.max(4, Math.min(14, Math.floor(180 / r.H)));
       canvas.width = Math.max(r.T, Math.min(1200, r.T * 12));
@@ -220,8 +222,8 @@ function start(DATA) {
       };
       canvas.addEventListener("mousemove", (ev) => {
         const [t, u] = where(ev);
-        showTip(`<b>|dL/d${s}_t| at t=${t}, unit ${u}</b>` + rows([["value", fmt(values[t * r.H + u])],
-          [`|dL/d${s}_t| all units (tracer)`, fmt(r.norm[s][t])], ["lag", lagOf(t)]]), ev.clientX, ev.clientY);
+        showTip(`<b>|dL/d${name}_t| at t=${t}, unit ${u}</b>` + rows([["value", fmt(values[t * r.H + u])],
+          [`|dL/d${name}_t| all units (tracer)`, fmt(r.norm[s][t])], ["lag", lagOf(t)]]), ev.clientX, ev.clientY);
       });
       canvas.addEventListener("mouseleave", hideTip);
       canvas.addEventListener("click", (ev) => choose(where(ev)[0]));
@@ -299,7 +301,7 @@ function start(DATA) {
     const legend = document.createElement("ul");
     legend.className = "plot-legend";
     legend.innerHTML = RUNS.map((r, k) => `<li class="${k === state.run ? "current" : ""}"><span class="line" style="border-color:${
-      DATA.colors[k % DATA.colors.length]}"></span>${esc(r.label)}${r.states.length > 1 ? ": h solid, c dashed" : ""}</li>`).join("");
+      DATA.colors[k % DATA.colors.length]}"></span>${esc(r.label)}${r.states.length > 1 ? `: ${r.stateNames[0]} solid, ${r.stateNames[1]} dashed` : ""}</li>`).join("");
     box.appendChild(legend);
     const marker = el("g", { "data-role": "marker" }, svg);
     el("line", { y1: PLOT.top, y2: PLOT.h - PLOT.bottom, stroke: "#000", "stroke-width": 1.5, "stroke-dasharray": "3 3" }, marker);
@@ -313,7 +315,7 @@ function start(DATA) {
     };
     svg.addEventListener("mousemove", (ev) => {
       const lag = lagAt(ev), t = run().T - 1 - lag, r = run();
-      showTip(`<b>${esc(r.label)}: lag ${lag} (t = ${t})</b>` + rows(r.states.map((s) => [`|dL/d${s}_t| (tracer)`, fmt(r.norm[s][t])])),
+      showTip(`<b>${esc(r.label)}: lag ${lag} (t = ${t})</b>` + rows(r.states.map((s, k) => [`|dL/d${r.stateNames[k]}_t| (tracer)`, fmt(r.norm[s][t])])),
         ev.clientX, ev.clientY);
     });
     svg.addEventListener("mouseleave", hideTip);
@@ -354,7 +356,7 @@ function start(DATA) {
     head.innerHTML = "<tr><th>tensor</th><th>min</th><th>mean</th><th>max</th><th>|dL/d tensor|</th></tr>";
     body.innerHTML = r.names.map((name) => {
       const v = r.values[name][t];
-      const kind = name === "h_t" || name === "c_t" ? "state" : "gate";
+      const kind = r.stateNames.some((s) => name === s + "_t") ? "state" : "gate";
       return v ? `<tr class="${kind}"><td>${esc(name)}</td><td>${fmt(v[0])}</td><td>${fmt(v[1])}</td><td>${fmt(v[2])}</td><td>${fmt(v[3])}</td></tr>` : "";
     }).join("");
   }
@@ -380,8 +382,9 @@ function start(DATA) {
     const r = run();
     for (const b of $("runs").children) b.setAttribute("aria-pressed", String(Number(b.dataset.run) === k));
     const cut = r.bptt ? `, truncated BPTT every ${r.bptt} steps` : "";
+    const h = r.stateNames[0];
     $("summary").textContent = `${r.cell}: T = ${r.T} steps, batch ${r.N}, hidden size ${r.H}, loss ${fmt(r.loss)}` +
-      `${cut}. ||dL/dh_t|| at t = 0 is ${fmt(r.norm.h[0])}, at the last step ${fmt(r.norm.h[r.T - 1])}.`;
+      `${cut}. ||dL/d${h}_t|| at t = 0 is ${fmt(r.norm.h[0])}, at the last step ${fmt(r.norm.h[r.T - 1])}.`;
     $("step").max = r.T - 1;
     drawCellGraph();
     drawHeatmaps();

@@ -120,7 +120,7 @@ def _legend():
     parts = [f'<li><span class="swatch {shape}" style="background:{fill}"></span>{html.escape(text)}</li>'
              for fill, text, shape in items]
     parts.append(f'<li><span class="line" style="border-color:{style.CEC_COLOR}"></span>'
-                 'carried state path (the LSTM\'s cell state, CEC)</li>')
+                 'carried-state path, as each cell declares it (the LSTM\'s c_t: the CEC; the GRU\'s h_t)</li>')
     parts.append('<li><span class="line thin"></span>edge width ~ log |gradient|: thin = vanishing; '
                  'dashed grey = zero</li>')
     parts.append(f'<li><span class="swatch selected" style="border-color:{SELECTED_COLOR}"></span>the chosen step</li>')

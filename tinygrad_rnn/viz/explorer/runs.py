@@ -14,19 +14,14 @@ import math
 import numpy as np
 
 from ...gradients.trace import GradientTrace, trace_gradients
+from ...nn.declaration import CellStep
 from ..elements import display_name, format_shape, tensor_grad_norm
 from ..graph import draw_view
-from ..style import GATE_NAMES
 from ..walk import TapeView
 from .svg import render_svgs
 
 DETAIL_ALL_UP_TO = 40  # up to this many steps, every step gets its op-level drawing
 DETAIL_LAGS = (0, 1, 2, 3, 5, 10, 20, 50, 100, 200, 500)  # beyond: these lags, the first step and the middle
-# The order of a step's named tensors in the page's table: the gates as the papers list them,
-# then what the step keeps and writes, then the states. Other names follow in the order met.
-NAME_ORDER = ("i_t", "f_t", "g_t", "o_t", "r_t", "z_t", "n_t", "fc_t", "ig_t", "c_t", "h_t")
-
-
 def choose_detail_steps(T):
     """The steps whose op-level subgraph is drawn when the caller names none: all of them for a
     short sequence; for a long one the first, the middle, and the steps at lags 0, 1, 2, 3, 5, 10,
@@ -64,7 +59,7 @@ def make_run(trace, label, detail_steps=None):
     details = {str(t): {"svg": svg, **_describe_drawn(g, view)} for t, g, svg in zip(steps, graphs[1:], svgs[1:])}
 
     states = ["h"] + (["c"] if trace.dL_dc is not None else [])
-    names, values = _step_values(view, T)
+    names, values = _step_values(view, T, trace.declaration)
     return {
         "label": label,
         "cell": trace.cell,
@@ -75,6 +70,7 @@ def make_run(trace, label, detail_steps=None):
         "loss": _num(trace.loss),
         "bptt": trace.bptt,
         "states": states,
+        "stateNames": [trace.state_name(s) for s in states],  # as the cell declares them: h, c, s, ...
         "norm": {s: [_num(v) for v in trace.grad_norm(s)] for s in states},
         "heat": {s: _float32_base64(np.abs(trace.gradients(s)[:, b, :])) for s in states},
         "carousel": None if trace.carousel is None else [_num(v) for v in trace.carousel_share()],
@@ -99,27 +95,22 @@ def _checked_steps(steps, T):
 # The numbers of each step: gates and states
 
 
-def _step_values(view, T):
-    """The named gates and states of every step: (names in the order a step makes them,
+def _step_values(view, T, declaration):
+    """The declared gates and states of every step: (their names, gates first, in declared order;
     {name: [[min, mean, max, ||dL/dname||] or None for each step]})."""
-    names, values = [], {}
-    wanted = GATE_NAMES | set(NAME_ORDER)
+    names = [n for n in declaration.gates if n not in declaration.states] + list(declaration.states)
+    values = {name: [None] * T for name in names}
     for fn in view.ops:
         step = fn.step
-        if not isinstance(step, (int, np.integer)) or not 0 <= step < T:
+        if not isinstance(step, CellStep) or step.declaration is not declaration or not 0 <= step < T:
             continue
         for t in view.produced[id(fn)]:
-            if t.name not in wanted:
-                continue
-            if t.name not in values:
-                names.append(t.name)
-                values[t.name] = [None] * T
-            data = _host(t.data)
-            values[t.name][int(step)] = [_num(data.min()), _num(data.mean()), _num(data.max()),
-                                         _num(tensor_grad_norm(t))]
-    rank = {name: k for k, name in enumerate(NAME_ORDER)}
-    names.sort(key=lambda name: rank.get(name, len(rank)))  # stable: unknown names keep their order
-    return names, values
+            if t.name in values:
+                data = _host(t.data)
+                values[t.name][int(step)] = [_num(data.min()), _num(data.mean()), _num(data.max()),
+                                             _num(tensor_grad_norm(t))]
+    names = [n for n in names if any(v is not None for v in values[n])]  # a gate the variant lacks
+    return names, {n: values[n] for n in names}
 
 
 # ----------------------------------------------------------------------------------------------
@@ -132,8 +123,10 @@ def _describe_drawn(graph, view):
     for node, item in graph.drawn.items():
         if isinstance(item, list):  # a cell step (or ops outside the steps) at cell level
             step = item[0].step
-            nodes[node] = {"k": "cell", "t": int(step)} if step is not None else \
-                {"k": "ops", "n": ", ".join(dict.fromkeys(fn.name for fn in item))}
+            if step is None:
+                nodes[node] = {"k": "ops", "n": ", ".join(dict.fromkeys(fn.name for fn in item))}
+            else:
+                nodes[node] = {"k": "cell", "t": int(step), "n": getattr(step, "name", "step")}
         elif hasattr(item, "inputs"):  # an op
             nodes[node] = _op_info(item, view.produced.get(id(item)))
         else:

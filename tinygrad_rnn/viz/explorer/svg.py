@@ -1,4 +1,4 @@
-"""Graphviz drawings as SVG text for the explorer page: many graphs in one `dot` run, every node
+"""Graphviz drawings as SVG text for the explorer page, every node
 and edge tagged with the id it has in the DOT source, so the page's script can find it.
 
 Graphviz writes each node as `<g id="node7" class="node"><title>op12</title>...`; the title is
@@ -7,7 +7,9 @@ what a browser would show by itself on hover (titles, edge tooltips) is taken ou
 shows its own tooltips.
 """
 
+import os
 import re
+from concurrent.futures import ThreadPoolExecutor
 
 from ..render import DOT_HINT, GraphvizError, import_graphviz
 
@@ -19,19 +21,18 @@ _GRAPH_TITLE = re.compile(r'<g id="[^"]*" class="graph"([^>]*)>\n<title>[^<]*</t
 
 
 def render_svgs(graphs):
-    """The SVG text of each graphviz.Digraph in `graphs`, from one run of `dot`."""
-    if not graphs:
-        return []
+    """The SVG text of each graphviz.Digraph in `graphs`: one `dot` process per graph (Graphviz
+    2.43 can crash when one process lays out several graphs), a few at a time."""
     graphviz = import_graphviz()
-    source = "\n".join(g.source for g in graphs).encode("utf-8")
-    try:
-        out = graphviz.pipe("dot", "svg", source).decode("utf-8")
-    except graphviz.ExecutableNotFound as exc:
-        raise GraphvizError(DOT_HINT.format(format="svg")) from exc
-    documents = [part for part in out.split("<?xml") if part.strip()]
-    if len(documents) != len(graphs):
-        raise RuntimeError(f"render_svgs: dot returned {len(documents)} drawings for {len(graphs)} graphs")
-    return [tag_svg(doc) for doc in documents]
+
+    def render(graph):
+        try:
+            return tag_svg(graphviz.pipe("dot", "svg", graph.source.encode("utf-8")).decode("utf-8"))
+        except graphviz.ExecutableNotFound as exc:
+            raise GraphvizError(DOT_HINT.format(format="svg")) from exc
+
+    with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
+        return list(pool.map(render, graphs))
 
 
 def tag_svg(svg):
