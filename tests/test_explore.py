@@ -3,16 +3,41 @@ trace_gradients run), with a forward pass by hand, and with the drawings' tags; 
 self-contained file; the CLI and the demo write it. (tests/test_explore_browser.py opens it.)"""
 
 import re
+import sys
+import textwrap
 
 import numpy as np
 import pytest
 
+import tinygrad_rnn as tg
 from tinygrad_rnn import cli, nn, viz
 from tinygrad_rnn.gradients.trace import trace_gradients
 from tinygrad_rnn.viz.explorer import choose_detail_steps
 from tinygrad_rnn.viz.explorer.page import decode_data
 
 T, I, H = 6, 3, 5
+
+
+class DecayCell(nn.RecurrentCell):
+    """A cell of the user's, unknown to the package, with its own state names:
+
+        k_t = sigmoid(a_k),  w_t = tanh(a_w),  s_t = k_t * s_{t-1} + w_t  (ks_t + w_t),  y_t = tanh(s_t)
+    """
+
+    declaration = nn.CellDeclaration(states=("y_t", "s_t"), output="y_t", carried="s_t", carousel_term="ks_t",
+                                     carousel_factor="k_t", gates=("k_t", "w_t", "ks_t"), name="Decay cell")
+
+    def __init__(self, input_size, hidden_size):
+        super().__init__(input_size, hidden_size, True, n_gates=2)
+
+    def step(self, x_proj, state, weights):
+        y, s = state
+        a_k, a_w = (x_proj + y @ weights.hh).split(self.hidden_size, axis=-1)
+        k_t = nn.named(a_k.sigmoid(), "k_t")
+        w_t = nn.named(a_w.tanh(), "w_t")
+        ks_t = nn.named(k_t * s, "ks_t")
+        s_t = nn.named(ks_t + w_t, "s_t")
+        return nn.named(s_t.tanh(), "y_t"), s_t
 
 
 def make(kind, seed=0, **kwargs):
@@ -204,3 +229,49 @@ def test_the_docs_example_page_is_made_by_todays_code():
     runs = decode_data(text)["runs"]
     assert [r["label"] for r in runs] == ["RNN (tanh)", "LSTM", "GRU", "LSTM 1997 (no forget gate)"]
     assert all(r["T"] == 30 for r in runs)
+
+
+def test_a_declared_cell_of_the_users_is_explored_by_its_declaration():
+    x = sequence()
+    np.random.seed(0)
+    page = viz.explore(DecayCell(I, H), x, label="Decay")
+    run = decode_data(page.html())["runs"][0]
+    np.random.seed(0)
+    trace = trace_gradients(DecayCell(I, H), x)
+    assert run["stateNames"] == ["y", "s"] and run["carouselState"] == "s"
+    np.testing.assert_allclose(run["norm"]["h"], trace.grad_norm("y"), rtol=1e-5)
+    np.testing.assert_allclose(run["norm"]["c"], trace.grad_norm("s"), rtol=1e-5)
+    np.testing.assert_allclose(run["carousel"], trace.carousel_share(), rtol=1e-5, atol=1e-7)
+    assert run["names"] == ["k_t", "w_t", "ks_t", "y_t", "s_t"]
+    detail = run["details"]["2"]
+    assert detail["nodes"][tensor_key(detail, "s_t2")]["g"] == pytest.approx(trace.grad_norm("s")[2], rel=1e-5)
+    cells = [info for info in run["cellGraph"]["nodes"].values() if info["k"] == "cell"]
+    assert {info["n"] for info in cells} == {"Decay cell"} and len(cells) == T
+    assert run["cellGraph"]["svg"].count('class="edge cec"') == T  # s_0 in, then cell to cell
+
+
+def test_cli_explore_a_cell_from_a_module(tmp_path, monkeypatch, capsys):
+    (tmp_path / "mycells.py").write_text(textwrap.dedent('''
+        from tinygrad_rnn import nn
+        from tinygrad_rnn.nn import named
+
+        class Leaky(nn.RecurrentCell):
+            declaration = nn.CellDeclaration(states=("h_t",), carried="h_t", carousel_term="kh_t",
+                                             carousel_factor="0.5")
+
+            def __init__(self, input_size, hidden_size):
+                super().__init__(input_size, hidden_size, True, n_gates=1)
+
+            def step(self, x_proj, h, weights):
+                kh_t = named(h * 0.5, "kh_t")
+                return named(kh_t + (x_proj + h @ weights.hh).tanh(), "h_t")
+    '''))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", [p for p in sys.path if p not in ("", str(tmp_path))])
+    monkeypatch.delitem(sys.modules, "mycells", raising=False)
+    assert cli.main(["explore", "--cell", "mycells:Leaky,lstm", "--steps", "4", "-o", "e.html"]) == 0
+    runs = decode_data((tmp_path / "e.html").read_text(encoding="utf-8"))["runs"]
+    assert [r["label"] for r in runs] == ["Leaky", "LSTM"]
+    assert runs[0]["cellGraph"]["svg"].count('class="edge cec"') == 4 and runs[0]["carousel"] is not None
+    assert cli.main(["explore", "--cell", "mycells:Leaky", "--forget-bias", "1", "-o", "e.html"]) == 2
+    assert "none of the cells Leaky has that gate's bias" in capsys.readouterr().err

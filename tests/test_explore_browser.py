@@ -20,6 +20,7 @@ import pytest
 from tinygrad_rnn import nn, viz
 from tinygrad_rnn.gradients.trace import trace_gradients
 from tinygrad_rnn.viz.explorer.page import decode_data
+from test_explore import DecayCell  # a declared cell of the user's
 
 OUTPUT = Path(__file__).resolve().parent / "_output"
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
@@ -37,7 +38,8 @@ X = np.random.default_rng(2).standard_normal((T, 1, I)).astype(np.float32)
 @pytest.fixture(scope="module")
 def page_file():
     OUTPUT.mkdir(exist_ok=True)
-    page = viz.explore({"LSTM": cell("lstm"), "GRU": cell("gru")}, X)
+    np.random.seed(0)
+    page = viz.explore({"LSTM": cell("lstm"), "GRU": cell("gru"), "Decay": DecayCell(I, H)}, X)
     return page.save(OUTPUT / "explore_test.html"), decode_data(page.html())
 
 
@@ -98,10 +100,11 @@ def assert_everywhere(driver, run, t):
     assert seen["heatmaps"] == [t] * len(run["states"]), seen
     assert seen["cellKey"] == cell_keys[0], seen
     assert seen["title"].startswith(f"Step t = {t} ")
-    # The step panel shows that step's own ops: its h_t node is there.
+    # The step panel shows that step's own ops: its output state (h_t<t>, or as the cell names it) is there.
     keys = driver.execute_script(
         "return [...document.querySelectorAll('#step-graph g.node')].map(g => g.dataset.key)")
-    wanted = [k for k, info in run["details"][str(t)]["nodes"].items() if info.get("n") == f"h_t{t}"]
+    output = f"{run['stateNames'][0]}_t{t}"
+    wanted = [k for k, info in run["details"][str(t)]["nodes"].items() if info.get("n") == output]
     assert wanted and wanted[0] in keys
 
 
@@ -185,6 +188,13 @@ def test_page_in_chromium(browser, page_file):
     assert len(browser.find_elements(By.CSS_SELECTOR, "#heatmaps canvas")) == 1
     assert_everywhere(browser, gru, 1)
     assert re.search(r"\bGRU\b", browser.find_element(By.ID, "step-title").text)
+
+    # Key 3: the user's cell, with its own state names (y, s) in every label.
+    ActionChains(browser).send_keys("3").perform()
+    assert_everywhere(browser, data["runs"][2], 1)
+    titles = [e.text for e in browser.find_elements(By.CSS_SELECTOR, ".heat-title")]
+    assert titles[0].startswith("|dL/dy_t|") and titles[1].startswith("|dL/ds_t|")
+    assert browser.find_element(By.ID, "summary").text.startswith("DecayCell")
     errors = [e for e in browser.get_log("browser") if e["level"] in ("SEVERE", "ERROR")]
     assert not errors, errors
 

@@ -3,6 +3,7 @@
     tinygrad-rnn demo --out demo_out
     tinygrad-rnn graph --cell lstm-1997 --steps 5 --level op -o lstm1997.svg
     tinygrad-rnn gradflow --cells rnn,lstm,gru --steps 100 -o flow.png
+    tinygrad-rnn graph --cell mycells:LeakyCell -o leaky.svg      # your own cell class
     tinygrad-rnn explore --cell lstm --steps 30 -o explore.html
 
 A bad argument prints one line (what is wrong and what would be right) and exits with code 2;
@@ -11,6 +12,7 @@ exits with code 1.
 """
 
 import argparse
+import importlib
 import inspect
 import os
 import sys
@@ -55,9 +57,37 @@ def seed_int(text):
 
 
 def cell_kind(text):
+    """A name of CELL_KINDS, or 'module:Class' for a cell class of your own (returned as the class)."""
+    if ":" in text:
+        return cell_class(text)
     if text not in CELL_KINDS:
-        raise argparse.ArgumentTypeError(f"unknown cell {text!r}; choose one of {', '.join(CELL_KINDS)}")
+        raise argparse.ArgumentTypeError(
+            f"unknown cell {text!r}; choose one of {', '.join(CELL_KINDS)}, or module:Class for your own cell"
+        )
     return text
+
+
+def cell_class(text):
+    """The class `Class` of `module:Class`, the module imported from the current folder or sys.path."""
+    module_name, _, class_name = text.partition(":")
+    if not module_name or not class_name:
+        raise argparse.ArgumentTypeError(f"expected module:Class for a cell of your own, got {text!r}")
+    if os.getcwd() not in sys.path and "" not in sys.path:
+        sys.path.insert(0, os.getcwd())  # as `python -m` does: your module next to you
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise argparse.ArgumentTypeError(
+            f"cannot import module {module_name!r} for --cell {text} (from the current folder or sys.path): {exc}"
+        ) from exc
+    cls = getattr(module, class_name, None)
+    if not (isinstance(cls, type) and hasattr(cls, "step") and hasattr(cls, "declaration")):
+        found = "missing" if cls is None else f"a {type(cls).__name__}"
+        raise argparse.ArgumentTypeError(
+            f"--cell {text}: {module_name}.{class_name} is {found}, not a cell class (a subclass of "
+            f"tinygrad_rnn.nn.RecurrentCell with a declaration)"
+        )
+    return cls
 
 
 def cell_kinds(text):
@@ -119,7 +149,8 @@ def build_parser():
         "backward of L = sum(h at the last step). The format comes from the extension of -o.",
     )
     graph.add_argument("--cell", type=cell_kind, default="lstm", metavar="KIND",
-                       help=f"one of {', '.join(CELL_KINDS)} (default lstm)")
+                       help=f"one of {', '.join(CELL_KINDS)} (default lstm), or module:Class for a cell "
+                       f"class of your own (imported from the current folder)")
     graph.add_argument("--steps", type=positive_int, default=3, metavar="N", help="time steps (default 3)")
     graph.add_argument("--level", choices=("op", "cell"), default="op",
                        help="op: every op; cell: one node per cell step (for long sequences)")
@@ -134,7 +165,7 @@ def build_parser():
         "cell and plot it against the time lag on a log axis.",
     )
     flow.add_argument("--cells", type=cell_kinds, default=["rnn", "lstm", "gru"], metavar="KINDS",
-                      help="comma-separated cells (default rnn,lstm,gru)")
+                      help="comma-separated cells (default rnn,lstm,gru); module:Class for your own")
     flow.add_argument("--steps", type=positive_int, default=50, metavar="T", help="time steps (default 50)")
     flow.add_argument("--hidden", type=positive_int, default=32, metavar="H", help="hidden size (default 32)")
     flow.add_argument("--seed", type=seed_int, default=0, help="seed of the random weights and inputs (default 0)")
@@ -149,8 +180,9 @@ def build_parser():
         "and each step's ops with its gates' values and gradients. Open it in a browser.",
     )
     explore.add_argument("--cell", type=cell_kinds, default=["rnn", "lstm", "gru", "lstm-1997"], metavar="KINDS",
-                         help="one cell or several, comma-separated, side by side with a switch "
-                         "(default rnn,lstm,gru,lstm-1997)")
+                         help=f"one cell or several, comma-separated, side by side with a switch: "
+                         f"{', '.join(CELL_KINDS)} (default rnn,lstm,gru,lstm-1997), or module:Class for a "
+                         f"cell class of your own (imported from the current folder)")
     explore.add_argument("--steps", type=positive_int, default=30, metavar="T", help="time steps (default 30)")
     explore.add_argument("--hidden", type=positive_int, default=16, metavar="H", help="hidden size (default 16)")
     explore.add_argument("--forget-bias", type=float_list, default=[None], metavar="B",

@@ -37,7 +37,25 @@ LABELS = {
 
 
 def label_of(kind):
+    """A legend label for a cell kind (a name of nn.CELL_KINDS) or a cell class (its name)."""
+    if isinstance(kind, type):
+        return kind.__name__
     return LABELS.get(kind, kind.upper() if kind.startswith(("lstm", "gru")) else kind)
+
+
+def make_cell(kind, input_size, hidden_size, **kwargs):
+    """nn.make_cell(kind, ...) for a kind's name; `kind(input_size, hidden_size)` for a cell class.
+    Other keyword arguments (forget_bias, ...) go to the constructor."""
+    if isinstance(kind, type):
+        return kind(input_size, hidden_size, **kwargs)
+    return nn.make_cell(kind, input_size, hidden_size, **kwargs)
+
+
+def make_layer(kind, input_size, hidden_size):
+    """nn.make_layer(kind, ...) for a kind's name; nn.Recurrent(kind, ...) for a cell class."""
+    if isinstance(kind, type):
+        return nn.Recurrent(kind, input_size, hidden_size)
+    return nn.make_layer(kind, input_size, hidden_size)
 
 
 def lstm_step_graph(hidden_size=4, input_size=3, seed=0):
@@ -58,16 +76,16 @@ def lstm_step_graph(hidden_size=4, input_size=3, seed=0):
 
 
 def unrolled_graph(kind="lstm", steps=3, level="op", hidden_size=4, input_size=3, seed=0):
-    """A one-layer nn.make_layer(kind) unrolled over `steps`, after backward of L = sum(h at the
-    last step); edges are as wide as the log of their gradient."""
+    """A one-layer layer of cells of `kind` (a name of nn.CELL_KINDS, or a cell class) unrolled
+    over `steps`, after backward of L = sum(h at the last step); edges are as wide as the log of
+    their gradient."""
     np.random.seed(seed)
-    layer = nn.make_layer(kind, input_size, hidden_size)
-    x = Tensor(np.random.randn(steps, 1, input_size).astype(np.float32), name="x")
-    h_0 = Tensor(np.zeros((1, 1, hidden_size), dtype=np.float32), requires_grad=True, name="h_0")
-    state = h_0
-    if isinstance(layer, nn.LSTM):
-        state = (h_0, Tensor(np.zeros((1, 1, hidden_size), dtype=np.float32), requires_grad=True, name="c_0"))
-    output, _ = layer(x, state)
+    layer = make_layer(kind, input_size, hidden_size)
+    dtype = layer.cells[0].weight_ih.dtype
+    x = Tensor(np.random.randn(steps, 1, input_size).astype(dtype), name="x")
+    states = [Tensor(np.zeros((1, 1, hidden_size), dtype=dtype), requires_grad=True, name=name)
+              for name in layer.state_names]
+    output, _ = layer(x, states[0] if len(states) == 1 else tuple(states))
     loss = output[steps - 1].sum()
     loss.name = "L"
     record_gradients(loss)
@@ -82,8 +100,8 @@ def gradient_flow_traces(kinds, steps=50, hidden_size=32, input_size=8, batch=4,
     traces = {}
     for kind in kinds:
         np.random.seed(seed)
-        cell = nn.make_cell(kind, input_size, hidden_size)
-        traces[label_of(kind)] = trace_gradients(cell, x, loss="last", jacobians=False)
+        cell = make_cell(kind, input_size, hidden_size)
+        traces[label_of(kind)] = trace_gradients(cell, x.astype(cell.weight_ih.dtype), loss="last", jacobians=False)
     return traces
 
 
@@ -92,7 +110,7 @@ def explorer_runs(kinds, forget_biases=(None,), input_biases=(None,)):
     forget gate once per forget bias (and input bias), so that two biases can be compared."""
     runs = []
     for kind in kinds:
-        probe = nn.make_cell(kind, 1, 1)
+        probe = make_cell(kind, 1, 1)
         takes = inspect.signature(type(probe).__init__).parameters
         options = [{}]
         if "forget_bias" in takes and "f" in getattr(probe, "gate_names", ()):  # a learned forget gate
@@ -105,24 +123,28 @@ def explorer_runs(kinds, forget_biases=(None,), input_biases=(None,)):
             runs.append((label_of(kind) + (f" ({', '.join(extra)})" if extra else ""), kind, kwargs))
     for name, given in (("forget_bias", forget_biases), ("input_bias", input_biases)):
         if any(b is not None for b in given) and not any(name in kwargs for _, _, kwargs in runs):
-            raise ValueError(f"a {name.replace('_', ' ')} was given, but none of the cells {', '.join(kinds)} has "
+            raise ValueError(f"a {name.replace('_', ' ')} was given, but none of the cells "
+                             f"{', '.join(k if isinstance(k, str) else k.__name__ for k in kinds)} has "
                              f"that gate's bias (e.g. lstm has a forget gate; lstm-1997 has none)")
     return runs
 
 
 def explorer_page(kinds=("rnn", "lstm", "gru", "lstm-1997"), steps=30, hidden_size=16, input_size=4, seed=0,
                   forget_biases=(None,), input_biases=(None,), loss="last", detail_steps=None):
-    """The gradient explorer page (viz.explore) for the built-in cells `kinds`, all reading the
-    same random input of `steps` steps, each cell's weights drawn after np.random.seed(seed)."""
+    """The gradient explorer page (viz.explore) for the cells `kinds` (names of nn.CELL_KINDS or
+    cell classes), all reading the same random input of `steps` steps, each cell's weights drawn
+    after np.random.seed(seed)."""
     from .explorer import explore
 
-    x = np.random.default_rng(seed).standard_normal((steps, 1, input_size)).astype(np.float32)
-    cells = {}
+    x = np.random.default_rng(seed).standard_normal((steps, 1, input_size))
+    traces = {}
     for label, kind, kwargs in explorer_runs(kinds, forget_biases, input_biases):
         np.random.seed(seed)
-        cells[label] = nn.make_cell(kind, input_size, hidden_size, **kwargs)
-    title = f"Gradient explorer: {', '.join(cells)} over {steps} steps"
-    return explore(cells, x, loss=loss, detail_steps=detail_steps, title=title)
+        cell = make_cell(kind, input_size, hidden_size, **kwargs)
+        traces[label] = trace_gradients(cell, x.astype(cell.weight_ih.dtype), loss=loss, jacobians=False,
+                                        keep_graph=True)
+    title = f"Gradient explorer: {', '.join(traces)} over {steps} steps"
+    return explore(traces, detail_steps=detail_steps, title=title)
 
 
 def write_graph(graph, stem, formats=("dot", "svg", "png")):
