@@ -4,12 +4,10 @@ self-contained file; the CLI and the demo write it. (tests/test_explore_browser.
 
 import re
 import sys
-import textwrap
 
 import numpy as np
 import pytest
 
-import tinygrad_rnn as tg
 from tinygrad_rnn import cli, nn, viz
 from tinygrad_rnn.gradients.trace import trace_gradients
 from tinygrad_rnn.viz.explorer import choose_detail_steps
@@ -251,27 +249,15 @@ def test_a_declared_cell_of_the_users_is_explored_by_its_declaration():
 
 
 def test_cli_explore_a_cell_from_a_module(tmp_path, monkeypatch, capsys):
-    (tmp_path / "mycells.py").write_text(textwrap.dedent('''
-        from tinygrad_rnn import nn
-        from tinygrad_rnn.nn import named
-
-        class Leaky(nn.RecurrentCell):
-            declaration = nn.CellDeclaration(states=("h_t",), carried="h_t", carousel_term="kh_t",
-                                             carousel_factor="0.5")
-
-            def __init__(self, input_size, hidden_size):
-                super().__init__(input_size, hidden_size, True, n_gates=1)
-
-            def step(self, x_proj, h, weights):
-                kh_t = named(h * 0.5, "kh_t")
-                return named(kh_t + (x_proj + h @ weights.hh).tanh(), "h_t")
-    '''))
+    # A module next to the user, holding a cell class (DecayCell above, under another name).
+    (tmp_path / "mycells.py").write_text("from test_explore import DecayCell as Decay\n")
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(sys, "path", [p for p in sys.path if p not in ("", str(tmp_path))])
     monkeypatch.delitem(sys.modules, "mycells", raising=False)
-    assert cli.main(["explore", "--cell", "mycells:Leaky,lstm", "--steps", "4", "-o", "e.html"]) == 0
+    assert cli.main(["explore", "--cell", "mycells:Decay,lstm", "--steps", "4", "-o", "e.html"]) == 0
     runs = decode_data((tmp_path / "e.html").read_text(encoding="utf-8"))["runs"]
-    assert [r["label"] for r in runs] == ["Leaky", "LSTM"]
-    assert runs[0]["cellGraph"]["svg"].count('class="edge cec"') == 4 and runs[0]["carousel"] is not None
-    assert cli.main(["explore", "--cell", "mycells:Leaky", "--forget-bias", "1", "-o", "e.html"]) == 2
-    assert "none of the cells Leaky has that gate's bias" in capsys.readouterr().err
+    assert [r["label"] for r in runs] == ["DecayCell", "LSTM"]
+    assert runs[0]["stateNames"] == ["y", "s"] and runs[0]["carousel"] is not None
+    assert runs[0]["cellGraph"]["svg"].count('class="edge cec"') == 4
+    assert cli.main(["explore", "--cell", "mycells:Decay", "--forget-bias", "1", "-o", "e.html"]) == 2
+    assert "none of the cells DecayCell has that gate's bias" in capsys.readouterr().err

@@ -1,4 +1,4 @@
-"""The command line: `tinygrad-rnn demo | graph | gradflow` (also `python -m tinygrad_rnn`).
+"""The command line: `tinygrad-rnn demo | graph | gradflow | explore` (also `python -m tinygrad_rnn`).
 
     tinygrad-rnn demo --out demo_out
     tinygrad-rnn graph --cell lstm-1997 --steps 5 --level op -o lstm1997.svg
@@ -127,7 +127,7 @@ def build_parser():
     parser = Parser(
         prog=PROG,
         description="See how gradients move through recurrent networks: computation graphs "
-        "(Graphviz) and gradient-flow plots (matplotlib).",
+        "(Graphviz), gradient-flow plots (matplotlib) and the gradient explorer (one web page).",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     commands.required = True

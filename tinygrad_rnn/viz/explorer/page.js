@@ -191,7 +191,8 @@ function start(DATA) {
       canvas.setAttribute("aria-label", `heatmap of |dL/d${name}_t|; click a column to choose the step`);
       canvas.dataset.state = s;
       const cellH = Math.max(4, Math.min(14, Math.floor(180 / r.H)));
-      canvas.width = Math.max(r.T, Math.min(1200, r.T * 12));
+      // As many canvas pixels as screen pixels, so that the outline of the chosen step stays sharp.
+      canvas.width = Math.max(r.T, Math.round((box.clientWidth || 600) * (window.devicePixelRatio || 1)));
       canvas.height = r.H * cellH;
       canvas.style.height = canvas.height + "px";
       const image = document.createElement("canvas"); // the colours, drawn once
@@ -240,7 +241,7 @@ function start(DATA) {
       const px = m.canvas.width / (m.canvas.getBoundingClientRect().width || m.canvas.width);
       const x = Math.floor(t * dx), w = Math.max(Math.ceil(dx), 2 * px);
       ctx.lineWidth = 2 * px;
-      ctx.strokeStyle = "#fff"; ctx.strokeRect(x - 2 * px, px, w + 4 * px, m.canvas.height - 2 * px);
+      ctx.strokeStyle = "#fff"; ctx.strokeRect(x - 3 * px, px, w + 6 * px, m.canvas.height - 2 * px);
       ctx.strokeStyle = "#000"; ctx.strokeRect(x - px, px, w + 2 * px, m.canvas.height - 2 * px);
       m.canvas.dataset.selectedStep = t;
     }
