@@ -24,6 +24,7 @@ RUNNABLE_PAGES = [
     "concepts/bptt.md",
     "concepts/notation.md",
     "concepts/cells.md",
+    "concepts/own-cell.md",
 ]
 
 
