@@ -87,7 +87,7 @@ function start(DATA) {
       const v = r.values[name][t];
       if (v) pairs.push([`${name} mean`, fmt(v[1])]);
     }
-    return `<b>${esc(r.label)}: ${esc(name)}, t=${t}</b>` + rows(pairs);
+    return `<b>${esc(name)}, t=${t}</b>` + rows(pairs);
   }
 
   function infoTip(info) {
