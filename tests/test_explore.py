@@ -126,11 +126,14 @@ def test_every_tagged_element_is_described_and_browser_tooltips_are_gone(lstm_pa
             assert nodes and edges
             described = [k for k in nodes if k in drawing["nodes"]]
             assert all(k.startswith("stub_") for k in set(nodes) - set(described))
-            assert {e.replace("&#45;&gt;", "->") for e in edges} <= set(drawing["edges"])
+            assert sorted(edges) == sorted(drawing["edges"])  # each edge once, by its own id
     lstm = data["runs"][0]
     # The carried cell state is drawn on the carousel path (class cec): c_0 into the first cell, then
     # from each cell to the next.
     assert lstm["cellGraph"]["svg"].count('class="edge cec"') == T
+    # h_t and c_t both run from one cell box to the next: two edges, two descriptions.
+    between = [e["n"] for e in lstm["cellGraph"]["edges"].values() if e["n"] in ("h_t2", "c_t2")]
+    assert sorted(between) == ["c_t2", "h_t2"]
 
 
 def test_op_level_drawing_of_one_step_holds_only_that_steps_ops():
@@ -261,3 +264,15 @@ def test_cli_explore_a_cell_from_a_module(tmp_path, monkeypatch, capsys):
     assert runs[0]["cellGraph"]["svg"].count('class="edge cec"') == 4
     assert cli.main(["explore", "--cell", "mycells:Decay", "--forget-bias", "1", "-o", "e.html"]) == 2
     assert "none of the cells DecayCell has that gate's bias" in capsys.readouterr().err
+
+
+def test_a_layer_and_another_loss_give_the_tracers_numbers_too():
+    x = sequence()
+    np.random.seed(0)
+    layer = nn.LSTM(I, H)
+    run = decode_data(viz.explore(layer, x, loss="all").html())["runs"][0]
+    trace = trace_gradients(layer.cells[0], x, loss="all")
+    for s in ("h", "c"):
+        np.testing.assert_allclose(run["norm"][s], trace.grad_norm(s), rtol=1e-5)
+    assert run["loss"] == pytest.approx(trace.loss, rel=1e-5)
+    assert run["norm"]["h"][0] != pytest.approx(trace_gradients(layer.cells[0], x).grad_norm("h")[0], rel=1e-2)

@@ -177,6 +177,16 @@ def test_page_in_chromium(browser, page_file):
     assert grads[0] == pytest.approx(reference, rel=1e-3)
     assert grads[1] == pytest.approx(trace_gradients(cell("lstm"), X).grad_norm("c")[1], rel=1e-3)
 
+    # An edge: c_t1 into the cell of step 2 carries what that cell sends back to c_1 along the
+    # carousel, f_2 * dL/dc_2: the tracer's carousel term at step 2.
+    key = next(k for k, info in lstm["cellGraph"]["edges"].items() if info["n"] == "c_t1")
+    edge = browser.find_element(By.CSS_SELECTOR, f'#cell-graph g.edge[data-key="{key}"]')
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center', inline: 'center'})", edge)
+    ActionChains(browser).move_to_element(edge.find_element(By.CSS_SELECTOR, "path.hit")).perform()
+    assert tip.text.startswith("c_t1 (edge)")
+    carousel = trace_gradients(cell("lstm"), X).carousel_norm()[2]
+    assert float(tip.find_element(By.CSS_SELECTOR, ".grad").text) == pytest.approx(carousel, rel=1e-3)
+
     # The picture for a person to look at: the LSTM at step 1, the tooltip of its h_t1.
     ActionChains(browser).move_to_element(node).perform()
     browser.save_screenshot(str(OUTPUT / "explorer_step1.png"))

@@ -11,7 +11,7 @@ picture, so they are listed in the graph's title line instead.
 """
 
 from . import style
-from .elements import (EdgeWidths, display_name, format_norm, format_shape, is_scalar_constant,
+from .elements import (EdgeWidths, add_edge, display_name, format_norm, format_shape, is_scalar_constant,
                        leaf_step, place_nodes, split_hubs, tensor_grad_norm, tensor_label)
 from ..nn.declaration import CellStep
 
@@ -77,8 +77,7 @@ def draw_cells(dot, view, declared, show_grad, cluster_by_time):
         label = None
         if name and not (tail.startswith("stub_") or head.startswith("stub_")):  # a stub says it
             label = dict(label=name, fontname=style.FONT, fontsize="8", fontcolor="#666666")
-        dot.edge(tail, head, **widths.edge_attrs(g, on_cec, t.shape, label))
-        dot.drawn_edges[(tail, head)] = (t, g)
+        add_edge(dot, tail, head, t, g, widths.edge_attrs(g, on_cec, t.shape, label))
 
     if not parameters:
         return None

@@ -20,7 +20,7 @@ import warnings
 from ..autograd import Function
 from . import style
 from .cells import draw_cells
-from .elements import (EdgeWidths, add_legend, display_name, format_shape,
+from .elements import (EdgeWidths, add_edge, add_legend, display_name, format_shape,
                        is_scalar_constant, leaf_step, place_nodes, split_hubs, tensor_grad_norm, tensor_label)
 from .record import as_tensor_list
 from .render import digraph, import_graphviz
@@ -63,7 +63,8 @@ def draw_graph(*outputs, level="op", show_grad=True, cluster_by_time=True, highl
                      step of a long unrolled graph.
 
     The Digraph also says what it drew: `g.drawn` maps each node id to its tensor, op, or (a cell
-    step) list of ops, and `g.drawn_edges` maps (tail id, head id) to (tensor, gradient norm).
+    step) list of ops, and `g.drawn_edges` maps 'e<k>' (the k-th edge) to (tail id, head id,
+    tensor, gradient norm).
     """
     view = TapeView(as_tensor_list(outputs, "draw_graph"))
     return draw_view(view, level=level, show_grad=show_grad, cluster_by_time=cluster_by_time, highlight=highlight,
@@ -71,9 +72,9 @@ def draw_graph(*outputs, level="op", show_grad=True, cluster_by_time=True, highl
 
 
 def draw_view(view, level="op", show_grad=True, cluster_by_time=True, highlight="cec", rankdir="LR",
-              show_unnamed=False, legend=True, title=None, steps=None):
+              show_unnamed=False, legend=True, title=None, steps=None, edge_ids=False):
     """draw_graph for a walk already made (a TapeView): drawing many steps of one graph one by one
-    walks the tape once."""
+    walks the tape once. edge_ids=True gives every edge its key in g.drawn_edges as DOT id."""
     _check_choice("level", level, LEVELS)
     _check_choice("highlight", highlight, HIGHLIGHTS)
     _check_choice("rankdir", rankdir, RANKDIRS)
@@ -90,7 +91,7 @@ def draw_view(view, level="op", show_grad=True, cluster_by_time=True, highlight=
     declared = Declared(view, highlight=highlight == "cec")
     cec = declared.cec
     dot = digraph(graphviz, rankdir)
-    dot.drawn, dot.drawn_edges = {}, {}
+    dot.drawn, dot.drawn_edges, dot.edge_ids = {}, {}, edge_ids
     if level == "op":
         _draw_ops(dot, view, declared, show_grad, cluster_by_time, show_unnamed, _step_filter(steps))
         note = None
@@ -183,8 +184,7 @@ def _draw_ops(dot, view, declared, show_grad, cluster_by_time, show_unnamed, kee
 
     widths = EdgeWidths([e[2] for e in edges])
     for tail, head, g, on_cec, t in edges:
-        dot.edge(tail, head, **widths.edge_attrs(g, on_cec, t.shape))
-        dot.drawn_edges[(tail, head)] = (t, g)
+        add_edge(dot, tail, head, t, g, widths.edge_attrs(g, on_cec, t.shape))
     dot.drawn.update(items)
 
 

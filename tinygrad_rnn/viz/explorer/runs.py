@@ -22,6 +22,8 @@ from .svg import render_svgs
 
 DETAIL_ALL_UP_TO = 40  # up to this many steps, every step gets its op-level drawing
 DETAIL_LAGS = (0, 1, 2, 3, 5, 10, 20, 50, 100, 200, 500)  # beyond: these lags, the first step and the middle
+
+
 def choose_detail_steps(T):
     """The steps whose op-level subgraph is drawn when the caller names none: all of them for a
     short sequence; for a long one the first, the middle, and the steps at lags 0, 1, 2, 3, 5, 10,
@@ -51,9 +53,10 @@ def make_run(trace, label, detail_steps=None):
     view = TapeView([trace.graph])
     b = trace.batch_index
 
-    graphs = [draw_view(view, level="cell", cluster_by_time=False, legend=False)]
+    graphs = [draw_view(view, level="cell", cluster_by_time=False, legend=False, edge_ids=True)]
     graphs[0].attr("graph", label="")  # the list of shared weights: the page says it above the drawing
-    graphs += [draw_view(view, level="op", steps=[t], cluster_by_time=False, legend=False) for t in steps]
+    graphs += [draw_view(view, level="op", steps=[t], cluster_by_time=False, legend=False, edge_ids=True)
+               for t in steps]
     svgs = render_svgs(graphs)
     cell_graph = {"svg": svgs[0], **_describe_drawn(graphs[0], view)}
     details = {str(t): {"svg": svg, **_describe_drawn(g, view)} for t, g, svg in zip(steps, graphs[1:], svgs[1:])}
@@ -106,9 +109,8 @@ def _step_values(view, T, declaration):
             continue
         for t in view.produced[id(fn)]:
             if t.name in values:
-                data = _host(t.data)
-                values[t.name][int(step)] = [_num(data.min()), _num(data.mean()), _num(data.max()),
-                                             _num(tensor_grad_norm(t))]
+                stats = _stats(t.data) or [None] * 4
+                values[t.name][int(step)] = stats[:3] + [_num(tensor_grad_norm(t))]
     names = [n for n in names if any(v is not None for v in values[n])]  # a gate the variant lacks
     return names, {n: values[n] for n in names}
 
@@ -118,7 +120,7 @@ def _step_values(view, T, declaration):
 
 
 def _describe_drawn(graph, view):
-    """{'nodes': {DOT id: info}, 'edges': {'tail->head': info}} for a Digraph from draw_view."""
+    """{'nodes': {DOT id: info}, 'edges': {edge id: info}} for a Digraph from draw_view(..., edge_ids=True)."""
     nodes = {}
     for node, item in graph.drawn.items():
         if isinstance(item, list):  # a cell step (or ops outside the steps) at cell level
@@ -132,9 +134,8 @@ def _describe_drawn(graph, view):
         else:
             nodes[node] = _tensor_info(item)
     edges = {}
-    for (tail, head), (tensor, g) in graph.drawn_edges.items():
-        edges[f"{tail}->{head}"] = {"n": display_name(tensor) or "(unnamed)", "s": format_shape(tensor.shape),
-                                    "g": _num(g)}
+    for key, (_, _, tensor, g) in graph.drawn_edges.items():
+        edges[key] = {"n": display_name(tensor) or "(unnamed)", "s": format_shape(tensor.shape), "g": _num(g)}
     return {"nodes": nodes, "edges": edges}
 
 

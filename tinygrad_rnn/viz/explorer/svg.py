@@ -2,9 +2,9 @@
 and edge tagged with the id it has in the DOT source, so the page's script can find it.
 
 Graphviz writes each node as `<g id="node7" class="node"><title>op12</title>...`; the title is
-the DOT id (op12, t3, cell4, or tail->head for an edge). Here it becomes `data-key="op12"`, and
-what a browser would show by itself on hover (titles, edge tooltips) is taken out: the page
-shows its own tooltips.
+the DOT id (op12, t3, cell4). Here it becomes `data-key="op12"`; an edge's key is its DOT id (e5,
+see draw_view's edge_ids). What a browser would show by itself on hover (titles, edge tooltips)
+is taken out: the page shows its own tooltips.
 """
 
 import os
@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from ..render import DOT_HINT, GraphvizError, import_graphviz
 
-_ELEMENT = re.compile(r'<g id="[^"]*" class="(node|edge|cluster)([^"]*)">\n<title>([^<]*)</title>')
+_ELEMENT = re.compile(r'<g id="([^"]*)" class="(node|edge|cluster)([^"]*)">\n<title>([^<]*)</title>')
 _LINK = re.compile(r'<g id="a_[^"]+"><a xlink:title="[^"]*">\n(.*?)</a>\n</g>\n', re.S)
 _COMMENT = re.compile(r"<!--.*?-->\n?", re.S)
 _HEADER = re.compile(r"^.*?(?=<svg )", re.S)
@@ -41,4 +41,12 @@ def tag_svg(svg):
     svg = _COMMENT.sub("", svg)
     svg = _GRAPH_TITLE.sub(r'<g class="graph"\1>\n', svg)
     svg = _LINK.sub(r"\1", svg)
-    return _ELEMENT.sub(r'<g class="\1\2" data-key="\3">', svg).strip()
+    return _ELEMENT.sub(_tag, svg).strip()
+
+
+def _tag(match):
+    """A node or cluster is known by its DOT id (its title); an edge by the id draw_view(...,
+    edge_ids=True) gave it, since two edges can join the same two nodes."""
+    element_id, kind, more_classes, title = match.groups()
+    key = element_id if kind == "edge" else title
+    return f'<g class="{kind}{more_classes}" data-key="{key}">'
