@@ -230,6 +230,9 @@ def test_the_docs_example_page_is_made_by_todays_code():
     runs = decode_data(text)["runs"]
     assert [r["label"] for r in runs] == ["RNN (tanh)", "LSTM", "GRU", "LSTM 1997 (no forget gate)"]
     assert all(r["T"] == 30 for r in runs)
+    for run in runs:  # the data as today's code writes it: edges keyed by their own ids
+        assert all(re.fullmatch(r"e\d+", key) for key in run["cellGraph"]["edges"]), rewrite
+        assert f'data-key="{next(iter(run["cellGraph"]["edges"]))}"' in run["cellGraph"]["svg"], rewrite
 
 
 def test_a_declared_cell_of_the_users_is_explored_by_its_declaration():
