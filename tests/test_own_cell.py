@@ -41,9 +41,12 @@ class KeepCell(nn.RecurrentCell):
         k_t = named(a_k.sigmoid() * self.keep, "k_t")
         w_t = named(a_w.tanh(), "w_t")
         ks_t = named(k_t * s, "ks_t")
-        s_t = named(ks_t + w_t, "s_t")
+        s_t = self.new_state(ks_t, w_t)
         h_t = named(s_t.tanh(), "h_t")
         return h_t, s_t
+
+    def new_state(self, ks_t, w_t):
+        return named(ks_t + w_t, "s_t")
 
 
 class SquashCell(nn.RecurrentCell):
@@ -129,14 +132,8 @@ def test_cec_marks_the_declared_path_of_a_user_cell():
 
 def test_cec_follows_the_path_over_several_ops():
     class TwoSums(KeepCell):
-        def step(self, x_proj, state, weights):
-            h, s = state
-            a_k, a_w = (x_proj + h @ weights.hh).split(self.hidden_size, axis=-1)
-            k_t = named(a_k.sigmoid() * self.keep, "k_t")
-            w_t = named(a_w.tanh(), "w_t")
-            ks_t = named(k_t * s, "ks_t")
-            s_t = named((ks_t + w_t) + w_t * 0.5, "s_t")  # s_t = ks_t + 1.5 w_t, in two sums
-            return named(s_t.tanh(), "h_t"), s_t
+        def new_state(self, ks_t, w_t):
+            return named((ks_t + w_t) + w_t * 0.5, "s_t")  # s_t = ks_t + 1.5 w_t, in two sums
 
     np.random.seed(0)
     h, s = plain_loop(TwoSums(2, 3, dtype="float64"), steps=2)
@@ -231,6 +228,33 @@ def test_two_layers_stay_two_cell_nodes_per_step():
     assert len(re.findall(r'label="KeepCell, t=1\n', source)) == 2
     assert "s_t1 |grad|" in source
     assert any('class=cec' in line and "label=s_t0" in line for line in source.splitlines())
+
+
+def test_two_passes_through_one_layer_stay_two_calls():
+    """A layer reuses its CellStep objects from one forward to the next; the graph still tells
+    the calls of two passes apart (by the tensors joining each call's ops)."""
+    np.random.seed(0)
+    layer = nn.Recurrent(KeepCell, 2, 3, dtype="float64")
+    first, _ = layer(tg.Tensor(np.ones((3, 1, 2))))
+    second, _ = layer(tg.Tensor(np.full((3, 1, 2), -1.0)))
+    loss = (first * second).sum()
+    loss.backward()
+    source = viz.draw_graph(loss, level="cell").source
+    assert len(re.findall(r'label="KeepCell, t=2[\n"]', source)) == 2
+    op_level = viz.draw_graph(loss).source
+    assert len(cec_edges(op_level)) == 2 * 3 * 4  # both passes' carried paths
+
+
+def test_declaration_errors_name_the_field():
+    with pytest.raises(ValueError, match="output='y_t' is not one of the states"):
+        nn.CellDeclaration(states=("h_t",), output="y_t")
+    with pytest.raises(ValueError, match="declare carried= too"):
+        nn.CellDeclaration(states=("h_t",), carousel_term="zh_t", carousel_factor="z_t")
+    with pytest.raises(ValueError, match="needs carousel_factor"):
+        nn.CellDeclaration(states=("h_t",), carried="h_t", carousel_term="zh_t")
+    with pytest.raises(ValueError, match="distinct non-empty names"):
+        nn.CellDeclaration(states=("h_t", "h_t"))
+    assert nn.CellDeclaration(states=("h_t", "c_t"), carried="c_t").carousel_factor == "1"
 
 
 # ----------------------------------------------------------------------------------------------

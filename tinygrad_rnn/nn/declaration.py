@@ -90,17 +90,30 @@ class CellStep(int):
     """A time step t that also says which cell call recorded the op: `declaration`, `name` (the
     display name) and `state` (the state tensors the call was given, a tuple; None if unknown).
     It is an int, so everything that reads a time step reads t; one is made per call, so two
-    ops belong to the same call when their steps are the same object."""
+    ops belong to the same call when their steps are the same object.
+
+        with tg.time_step(nn.CellStep(t, declaration, state=c)):   # a function loop, declared
+    """
+
+    declaration = None
+    state = None
+    name = "cell"
 
     def __new__(cls, t, declaration=None, state=None, name=None):
-        step = super().__new__(cls, t)
-        step.declaration = declaration
-        step.state = None if state is None else (state if isinstance(state, tuple) else (state,))
-        step.name = name or (declaration.name if declaration is not None else None) or "cell"
-        return step
+        return cell_step(t, declaration, state, name)
 
     def __repr__(self):
         return int.__repr__(self)
+
+
+def cell_step(t, declaration, state=None, name=None):
+    """CellStep(t, declaration, state, name), made without a Python-level __new__: layers make one
+    per step of every cell, so this is the hot path (about half a microsecond)."""
+    step = int.__new__(CellStep, t)
+    step.declaration = declaration
+    step.state = state if state is None or type(state) is tuple else tuple(state) if isinstance(state, list) else (state,)
+    step.name = name or (declaration.name if declaration is not None else None) or "cell"
+    return step
 
 
 def infer_step(state):
@@ -123,7 +136,7 @@ def cell_time_step(cell, state):
     if t is None:
         return time_step(current_time_step())
     declaration = cell.declaration
-    return time_step(CellStep(t, declaration, state, declaration.name or type(cell).__name__))
+    return time_step(cell_step(t, declaration, state, declaration.name or type(cell).__name__))
 
 
 def call_of(tensor):

@@ -20,7 +20,7 @@ def draw_cells(dot, view, declared, show_grad, cluster_by_time):
     """Draw `view` at cell level into `dot`; returns a line naming the parameters left out."""
     carried = declared.cec[2]
     derived = _parameter_ops(view, declared)
-    groups = _group_ops(view, derived)  # id(op) -> group number, for ops not in `derived`
+    groups = _group_ops(view, derived, declared)  # id(op) -> group number, for ops not in `derived`
     members = {}
     for fn in view.ops:
         if id(fn) not in derived:
@@ -145,9 +145,9 @@ def _is_parameter_like(t, derived, declared):
     return declared.is_parameter(t) or is_scalar_constant(t)
 
 
-def _group_ops(view, derived):
-    """Union-find over ops: the ops of one cell call; other ops when in the same time step (or
-    both outside the steps) and joined by a tensor."""
+def _group_ops(view, derived, declared):
+    """Union-find over ops: the ops of one cell call (declared.calls); other ops when in the same
+    time step (or both outside the steps) and joined by a tensor."""
     parent = {id(fn): id(fn) for fn in view.ops if id(fn) not in derived}
 
     def root(key):
@@ -163,16 +163,16 @@ def _group_ops(view, derived):
         if a != b:
             parent[max(a, b, key=order)] = min(a, b, key=order)
 
-    first_of_call = {}
+    representative = {}  # a call -> its first op that is not derived
     for fn in view.ops:
         if id(fn) in derived:
             continue
-        if isinstance(fn.step, CellStep):
-            join(first_of_call.setdefault(id(fn.step), id(fn)), id(fn))
+        if id(fn) in declared.call_of_op:
+            join(representative.setdefault(declared.call_of_op[id(fn)], id(fn)), id(fn))
             continue
         for t in fn.inputs:
             maker = t._ctx
-            if maker is None or id(maker) not in parent or isinstance(maker.step, CellStep):
+            if maker is None or id(maker) not in parent or id(maker) in declared.call_of_op:
                 continue
             if maker.step == fn.step:
                 join(id(maker), id(fn))

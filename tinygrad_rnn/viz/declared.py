@@ -17,7 +17,11 @@ from ..nn.parameter import Parameter
 class Declared:
     """The declared meaning of the tensors and ops of a TapeView.
 
-    calls:         id(CellStep) -> the ops of that cell call, in forward order
+    calls:         id(first op) -> the ops of one cell call, in forward order: ops of the same
+                   CellStep object joined by the tensors between them (a layer reuses its
+                   CellStep objects from one forward to the next, so two passes through one
+                   layer in one graph stay two calls)
+    call_of_op:    id(op) -> id(first op of its call)
     state_leaves:  ids of the leaves that are a call's state (given directly, or through
                    reshapes and indexing, as a layer's h_0 is)
     cec:           (input_edges, output_tensors, carried) of the carried-state path, see find_cec
@@ -25,10 +29,11 @@ class Declared:
 
     def __init__(self, view, highlight=True):
         self.view = view
+        self.call_of_op = _calls(view)
         self.calls = {}
         for fn in view.ops:
-            if isinstance(fn.step, CellStep) and fn.step.declaration is not None:
-                self.calls.setdefault(id(fn.step), []).append(fn)
+            if id(fn) in self.call_of_op:
+                self.calls.setdefault(self.call_of_op[id(fn)], []).append(fn)
         self.state_leaves = self._state_leaves()
         self.cec = self._find_cec() if highlight else (set(), set(), set())
 
@@ -135,6 +140,31 @@ class Declared:
                         input_edges.add((id(fn), k))
                         output_tensors.add(id(t))
                         on_path.add(id(t))
+
+
+def _calls(view):
+    """id(op) -> id(the first op of its call), for ops recorded in a declared cell call:
+    union-find over ops with the same CellStep object, joined by a tensor."""
+    parent = {id(fn): fn for fn in view.ops if isinstance(fn.step, CellStep) and fn.step.declaration is not None}
+
+    def root(fn):
+        while parent[id(fn)] is not fn:
+            parent[id(fn)] = parent[id(parent[id(fn)])]
+            fn = parent[id(fn)]
+        return fn
+
+    order = view.op_number.__getitem__
+    for fn in view.ops:
+        if id(fn) not in parent:
+            continue
+        for t in fn.inputs:
+            maker = t._ctx
+            if maker is not None and maker.step is fn.step and id(maker) in parent:
+                a, b = root(maker), root(fn)
+                if a is not b:
+                    first, last = (a, b) if order(id(a)) < order(id(b)) else (b, a)
+                    parent[id(last)] = first
+    return {key: id(root(fn)) for key, fn in list(parent.items())}
 
 
 def _declared_role(t, call):
