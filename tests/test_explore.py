@@ -200,10 +200,10 @@ def test_cli_explore_every_built_in_cell(tmp_path, kind):
 
 def test_cli_explore_two_forget_biases_and_bad_arguments(tmp_path, capsys):
     out = tmp_path / "e.html"
-    assert cli.main(["explore", "--cell", "lstm,gru", "--forget-bias", "0,1", "--steps", "4", "--seed", "3",
+    assert cli.main(["explore", "--cell", "lstm,gru", "--forget-bias=-1,1", "--steps", "4", "--seed", "3",
                      "-o", str(out)]) == 0
     runs = decode_data(out.read_text(encoding="utf-8"))["runs"]
-    assert [r["label"] for r in runs] == ["LSTM (forget bias 0)", "LSTM (forget bias 1)", "GRU"]
+    assert [r["label"] for r in runs] == ["LSTM (forget bias -1)", "LSTM (forget bias 1)", "GRU"]
     assert runs[0]["values"]["f_t"][0][1] < runs[1]["values"]["f_t"][0][1]  # a bias of 1 opens the gate
     assert "e.html" in capsys.readouterr().out
     for argv, message in (

@@ -186,10 +186,12 @@ def build_parser():
     explore.add_argument("--steps", type=positive_int, default=30, metavar="T", help="time steps (default 30)")
     explore.add_argument("--hidden", type=positive_int, default=16, metavar="H", help="hidden size (default 16)")
     explore.add_argument("--forget-bias", type=float_list, default=[None], metavar="B",
-                         help="the LSTM's forget-gate bias; several (e.g. 0,1) make one run each")
+                         help="the LSTM's forget-gate bias; several (e.g. 0,1) make one run each; "
+                         "a negative first value needs '=': --forget-bias=-1,1")
     if _lstm_has_input_bias():
         explore.add_argument("--input-bias", type=float_list, default=[None], metavar="B",
-                             help="the LSTM's input-gate bias; several make one run each")
+                             help="the LSTM's input-gate bias; several make one run each; a negative "
+                             "first value needs '=': --input-bias=-1,1")
     explore.add_argument("--loss", choices=("last", "all"), default="last",
                          help="last: L = sum of h at the last step (default); all: sum over every step")
     explore.add_argument("--detail-steps", type=step_list, default=None, metavar="STEPS",
