@@ -139,6 +139,12 @@ def test_page_in_chromium(browser, page_file):
     assert_everywhere(browser, lstm, 2)
     ActionChains(browser).send_keys(Keys.END).perform()
     assert_everywhere(browser, lstm, T - 1)
+    # The slider, by keyboard: focused, its own arrow keys move it.
+    browser.find_element(By.ID, "step").send_keys(Keys.ARROW_LEFT, Keys.ARROW_LEFT)
+    assert_everywhere(browser, lstm, T - 3)
+    # A node of the step's drawing, focused (Tab reaches them), shows its tooltip.
+    browser.execute_script("document.querySelector('#step-graph g.node[tabindex]').focus()")
+    assert browser.find_element(By.ID, "tooltip").is_displayed()
 
     # A click in the heatmap (column of step 5) and in the plot (lag T-1-1, step 1).
     canvas = browser.find_element(By.CSS_SELECTOR, "#heatmaps canvas")
