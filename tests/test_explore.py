@@ -279,3 +279,13 @@ def test_a_layer_and_another_loss_give_the_tracers_numbers_too():
         np.testing.assert_allclose(run["norm"][s], trace.grad_norm(s), rtol=1e-5)
     assert run["loss"] == pytest.approx(trace.loss, rel=1e-5)
     assert run["norm"]["h"][0] != pytest.approx(trace_gradients(layer.cells[0], x).grad_norm("h")[0], rel=1e-2)
+
+
+def test_cli_explore_without_graphviz_says_how_to_install_it(tmp_path):
+    from test_cli import no_dot_env, run_module
+
+    result = run_module("explore", "--cell", "rnn", "--steps", "3", "-o", str(tmp_path / "e.html"),
+                        env=no_dot_env(tmp_path))
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "tinygrad-rnn explore: error:" in result.stderr and "apt-get install graphviz" in result.stderr
+    assert not (tmp_path / "e.html").exists()
