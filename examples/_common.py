@@ -15,6 +15,12 @@ import sys  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
+import tinygrad_rnn  # noqa: E402  (after the BLAS settings above)
+
+# An example is a whole program, so it may tune the process's malloc (the library never does on
+# import): BPTT frees and reallocates arrays of the same sizes at every step. See allocator.py.
+tinygrad_rnn.reuse_freed_memory()
+
 DEFAULT_OUT = "examples_out"
 
 

@@ -147,3 +147,20 @@ def test_python_dash_m(tmp_path):
     good = run_module("graph", "--cell", "rnn", "--steps", "2", "-o", str(tmp_path / "g.dot"))
     assert good.returncode == 0, good.stderr
     assert (tmp_path / "g.dot").read_text(encoding="utf-8").startswith("digraph")
+
+
+@pytest.mark.parametrize("argv", [
+    ["graph", "--steps", "2", "-o", "{file}/graph.svg"],
+    ["gradflow", "--steps", "3", "--hidden", "4", "-o", "{file}/deeper/flow.png"],
+    ["demo", "--out", "{file}/demo"],
+    ["demo", "--out", "{file}"],
+], ids=["graph", "gradflow-deeper", "demo-under", "demo-is-a-file"])
+def test_an_output_path_under_a_regular_file_is_a_bad_argument(tmp_path, argv):
+    regular = tmp_path / "notes.txt"
+    regular.write_text("keep me\n")
+    argv = [a.format(file=regular) for a in argv]
+    result = run_module(*argv)
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr and result.stderr.count("\n") == 1, result.stderr
+    assert f"{str(regular)!r} is a file, not a folder" in result.stderr
+    assert regular.read_text() == "keep me\n"

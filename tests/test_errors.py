@@ -74,8 +74,9 @@ def test_transpose_with_a_wrong_permutation():
 
 
 def test_index_out_of_range():
-    message = message_of(tg.ShapeError, lambda: t((3, 4))[5])
-    assert_mentions(message, "getitem", "(3, 4)")
+    """An IndexError, as NumPy and PyTorch raise (and as a for loop over __getitem__ expects)."""
+    message = message_of(IndexError, lambda: t((3, 4))[5])
+    assert_mentions(message, "getitem", "(3, 4)", "index 5")
 
 
 def test_cat_of_mismatched_shapes():
@@ -216,8 +217,13 @@ def test_backward_twice_through_a_released_graph():
     assert_mentions(message, "second time", "retain_graph=True")
 
 
-def test_pow_with_a_tensor_exponent():
-    assert_mentions(message_of(TypeError, lambda: t((2,)) ** t((2,))), "pow", "constant")
+def test_pow_with_an_exponent_of_another_dtype():
+    message = message_of(tg.DTypeError, lambda: t((2,), np.float32) ** t((2,), np.float64))
+    assert_mentions(message, "pow", "float32", "float64")
+
+
+def test_pow_with_an_exponent_that_is_not_a_number():
+    assert_mentions(message_of(TypeError, lambda: t((2,)) ** "2"), "str")
 
 
 def test_combining_with_an_unsupported_type():

@@ -73,10 +73,11 @@ def test_benchmark_tape_runs_and_prints_its_table():
 
 
 def test_benchmark_rnn_runs_and_prints_its_table():
-    result = _run_example(EXAMPLES / "benchmark_rnn.py", "--configs", "1", "--dtypes", "float32", "--repeats", "1",
-                          "--warmup", "0", "--impls", "tg LSTM,tg GRU,tg RNN,torch loop")
+    result = _run_example(EXAMPLES / "benchmark_rnn.py", "--configs", "1", "--repeats", "1", "--warmup", "0",
+                          "--processes", "1", "--impls", "tg LSTM,tg GRU,hand LSTM,hand GRU,torch loop")
     assert result.returncode == 0, result.stderr
-    assert "T=50 B=32 I=32 H=128" in result.stdout and "tg LSTM/loop" in result.stdout
+    assert "T=50 B=32 I=32 H=128" in result.stdout and "LSTM/hand LSTM" in result.stdout
+    assert "GRU/torch loop" in result.stdout and "KiB kept per time step" in result.stdout
 
 
 def test_benchmark_rnn_on_the_gpu_runs_there_or_says_what_is_missing():

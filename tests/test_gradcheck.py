@@ -29,6 +29,7 @@ class ScaleOffByOneAt(Function):
     """y = 3x with a backward that is right everywhere except one element, off by +1."""
 
     name = "scale_off_at_one_element"
+    where = None  # the index of the element whose gradient is off
 
     def forward(self, x):
         return 3 * x

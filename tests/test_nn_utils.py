@@ -127,3 +127,26 @@ def test_clip_grad_value_in_place_on_every_backend(backend):
     np.testing.assert_array_equal(p.grad.numpy(), [-5.0, -1.0, 2.0, 5.0])
     with pytest.raises(ValueError, match="clip_value"):
         nn.utils.clip_grad_value_([p], -1.0)
+
+
+@pytest.mark.parametrize("norm_type", [math.inf, 1.0, 3.0])
+@pytest.mark.parametrize("max_norm", [1.0, 100.0], ids=["clips", "below-threshold"])
+def test_clip_grad_norm_when_the_largest_magnitude_is_negative(norm_type, max_norm):
+    # The largest |g| (-5) is negative and larger than the largest g (3): max(g) instead of
+    # max(|g|), or sum(g^p) instead of sum(|g|^p), gives another norm and another scale.
+    grads = [np.array([[-5.0, 1.0], [0.5, -2.0]]), np.array([3.0, -0.25]), np.array([-4.5])]
+    ours, theirs = [], []
+    for g in grads:
+        p = tg.Tensor(np.zeros(g.shape), requires_grad=True)
+        p.grad = tg.Tensor(g.copy())
+        ours.append(p)
+        q = torch.zeros(g.shape, dtype=torch.float64, requires_grad=True)
+        q.grad = torch.tensor(g)
+        theirs.append(q)
+    total = nn.utils.clip_grad_norm_(ours, max_norm, norm_type=norm_type)
+    expected = torch.nn.utils.clip_grad_norm_(theirs, max_norm, norm_type=norm_type)
+    assert total == pytest.approx(expected.item(), rel=1e-13)
+    if norm_type == math.inf:
+        assert total == 5.0
+    for p, q in zip(ours, theirs):
+        np.testing.assert_allclose(p.grad.numpy(), q.grad.numpy(), rtol=1e-13, atol=0)

@@ -33,6 +33,19 @@ def nonzero(shape):
     return lambda rng: rng.choice([-1.0, 1.0], shape) * rng.uniform(0.2, 1.5, shape)
 
 
+def away_from(points, shape):
+    """Normal draws, each at least 0.1 away from every one of `points` (clip's bounds)."""
+
+    def draw(rng):
+        x = rng.standard_normal(shape)
+        for p in points:
+            near = np.abs(x - p) < 0.1
+            x[near] = p + np.where(x[near] >= p, 0.1, -0.1)
+        return x
+
+    return draw
+
+
 def distinct(shape):
     """Values at least 0.15 apart: max has no ties, and eps = 1e-6 cannot reorder them."""
 
@@ -75,6 +88,8 @@ def np_cross_entropy(logits, targets):
 
 
 TARGETS = np.array([2, 0, 3, 3, 1])
+EXPONENTS = np.linspace(-1.5, 2.5, 4)  # one exponent per column
+CONDITION = np.array([[True, False, False, True], [False, True, True, False], [True, True, False, False]])
 CONSTANT = np.linspace(-1.0, 1.0, 12).reshape(3, 4)  # a NumPy array on one side of an operator
 
 # ----------------------------------------------------------------------------------------------
@@ -117,6 +132,12 @@ CASES = [
     Case("pow_half", lambda a: a**0.5, lambda a: a**0.5, (positive((3, 4)),)),
     Case("pow_minus_one", lambda a: a**-1, lambda a: a**-1.0, (positive((3, 4)),)),
     Case("pow_1_5", lambda a: a**1.5, lambda a: a**1.5, (positive((3, 4)),)),
+    Case("pow_0", lambda a: a**0, lambda a: a**0, (normal((3, 4)),)),
+    Case("pow_tensor_exponent", lambda a, b: a**b, lambda a, b: a**b, (positive((3, 4)), normal((3, 4)))),
+    Case("pow_tensor_exponent_BH_H", lambda a, b: a**b, lambda a, b: a**b, (positive((3, 4)), normal((4,)))),
+    Case("pow_tensor_exponent_B1_BH", lambda a, b: a**b, lambda a, b: a**b, (positive((3, 1)), normal((3, 4)))),
+    Case("pow_numpy_exponent", lambda a: a ** EXPONENTS, lambda a: a**EXPONENTS, (positive((3, 4)),)),
+    Case("pow_scalar_base", lambda b: 2.0**b, lambda b: 2.0**b, (normal((3, 4)),)),
     # Elementwise nonlinearities
     Case("sigmoid", lambda a: a.sigmoid(), np_sigmoid, (normal((3, 4)),)),
     Case("sigmoid_wide_range", lambda a: a.sigmoid(), np_sigmoid, (lambda rng: rng.uniform(-8, 8, (2, 5)),)),
@@ -129,6 +150,41 @@ CASES = [
     Case("functional_relu", F.relu, lambda a: np.maximum(a, 0), (nonzero((2, 3)),)),
     Case("functional_exp", F.exp, np.exp, (normal((2, 3)),)),
     Case("functional_log", F.log, np.log, (positive((2, 3)),)),
+    Case("sqrt", lambda a: a.sqrt(), np.sqrt, (positive((3, 4)),)),
+    Case("sqrt_of_broadcast_sum", lambda a, b: (a + b).sqrt(), lambda a, b: np.sqrt(a + b),
+         (positive((3, 1)), positive((4,)))),
+    Case("functional_sqrt", F.sqrt, np.sqrt, (positive((2, 3)),)),
+    Case("abs", lambda a: a.abs(), np.abs, (nonzero((3, 4)),)),
+    Case("abs_builtin", lambda a: abs(a), np.abs, (nonzero((3, 4)),)),
+    Case("abs_of_broadcast_difference", lambda a, b: F.abs(a - b), lambda a, b: np.abs(a - b),
+         (lambda rng: rng.choice([-1.0, 1.0], (3, 1)) * rng.uniform(2, 3, (3, 1)), nonzero((4,)))),
+    Case("leaky_relu", lambda a: a.leaky_relu(), lambda a: np.where(a > 0, a, 0.01 * a), (nonzero((3, 4)),)),
+    Case("leaky_relu_slope", lambda a, b: F.leaky_relu(a * b, 0.2), lambda a, b: np.where(a * b > 0, a * b, 0.2 * a * b),
+         (nonzero((3, 1)), nonzero((4,)))),
+    Case("clip", lambda a: a.clip(-0.5, 0.7), lambda a: np.clip(a, -0.5, 0.7), (away_from((-0.5, 0.7), (3, 4)),)),
+    Case("clip_min_only", lambda a: a.clip(min=0.1), lambda a: np.maximum(a, 0.1), (away_from((0.1,), (3, 4)),)),
+    Case("clip_max_only", lambda a: F.clip(a, max=-0.2), lambda a: np.minimum(a, -0.2), (away_from((-0.2,), (3, 4)),)),
+    Case("clamp", lambda a: a.clamp(-1, 1), lambda a: np.clip(a, -1, 1), (away_from((-1.0, 1.0), (3, 4)),)),
+    # Elementwise choices, with broadcasting
+    Case("maximum", lambda a, b: tg.maximum(a, b), np.maximum, (normal((3, 4)), normal((3, 4)))),
+    Case("maximum_BH_H", lambda a, b: tg.maximum(a, b), np.maximum, (normal((3, 4)), normal((4,)))),
+    Case("maximum_B1_H", lambda a, b: F.maximum(a, b), np.maximum, (normal((3, 1)), normal((4,)))),
+    Case("maximum_python_scalar", lambda a: tg.maximum(0.25, a), lambda a: np.maximum(0.25, a),
+         (away_from((0.25,), (3, 4)),)),
+    Case("maximum_method", lambda a, b: a.maximum(b), np.maximum, (normal((4,)), normal((3, 4)))),
+    Case("minimum", lambda a, b: tg.minimum(a, b), np.minimum, (normal((3, 4)), normal((3, 4)))),
+    Case("minimum_BH_H", lambda a, b: tg.minimum(a, b), np.minimum, (normal((3, 4)), normal((4,)))),
+    Case("minimum_H_B1", lambda a, b: F.minimum(a, b), np.minimum, (normal((4,)), normal((3, 1)))),
+    Case("minimum_method_scalar", lambda a: a.minimum(-0.1), lambda a: np.minimum(a, -0.1),
+         (away_from((-0.1,), (3, 4)),)),
+    Case("where", lambda a, b: tg.where(CONDITION, a, b), lambda a, b: np.where(CONDITION, a, b),
+         (normal((3, 4)), normal((3, 4)))),
+    Case("where_broadcast", lambda a, b: tg.where(CONDITION[:, :1], a, b), lambda a, b: np.where(CONDITION[:, :1], a, b),
+         (normal((4,)), normal((3, 1)))),
+    Case("where_tensor_condition", lambda a: F.where(tg.Tensor(CONDITION, backend=a.backend), a, 0.0),
+         lambda a: np.where(CONDITION, a, 0.0), (normal((3, 4)),)),
+    Case("where_self_comparison", lambda a: tg.where(a.data > 0, a, a * 0.1), lambda a: np.where(a > 0, a, a * 0.1),
+         (nonzero((3, 4)),)),
     # Reductions: every axis form, with and without keepdims
     Case("sum_all", lambda a: a.sum(), lambda a: a.sum(), (normal((2, 3, 4)),)),
     Case("sum_all_keepdims", lambda a: a.sum(keepdims=True), lambda a: a.sum(keepdims=True), (normal((2, 3, 4)),)),
@@ -151,6 +207,14 @@ CASES = [
     Case("max_axis_neg1", lambda a: a.max(axis=-1), lambda a: a.max(axis=-1), (distinct((2, 3, 4)),)),
     Case("max_axes_0_2", lambda a: a.max(axis=(0, 2)), lambda a: a.max(axis=(0, 2)), (distinct((2, 3, 4)),)),
     Case("functional_max", lambda a: F.max(a, 1), lambda a: a.max(axis=1), (distinct((3, 4)),)),
+    Case("var_all", lambda a: a.var(), lambda a: a.var(ddof=1), (normal((2, 3, 4)),)),
+    Case("var_axis1_population", lambda a: a.var(1, correction=0), lambda a: a.var(axis=1), (normal((2, 3, 4)),)),
+    Case("var_axis_neg1_keepdims", lambda a: a.var(-1, True), lambda a: a.var(-1, ddof=1, keepdims=True),
+         (normal((2, 3, 4)),)),
+    Case("var_axes_0_2", lambda a: a.var(axis=(0, 2)), lambda a: a.var(axis=(0, 2), ddof=1), (normal((2, 3, 4)),)),
+    Case("var_of_broadcast_product", lambda a, b: (a * b).var(axis=-1, keepdims=True, correction=0),
+         lambda a, b: (a * b).var(axis=-1, keepdims=True), (normal((3, 1)), normal((5,)))),
+    Case("functional_var", lambda a: F.var(a, 0), lambda a: a.var(axis=0, ddof=1), (normal((3, 4)),)),
     # Shapes
     Case("reshape", lambda a: a.reshape(4, 3), lambda a: a.reshape(4, 3), (normal((3, 4)),)),
     Case("reshape_tuple_minus1", lambda a: a.reshape((2, -1)), lambda a: a.reshape(2, -1), (normal((2, 3, 2)),)),
@@ -210,6 +274,11 @@ CASES = [
     Case("chunk_axis0", lambda a: F.chunk(a, 2), lambda a: tuple(np.split(a, [2], axis=0)), (normal((4, 3)),)),
     # Matrix products
     Case("matmul_2d", lambda a, b: a @ b, lambda a, b: a @ b, (normal((3, 4)), normal((4, 2)))),
+    # A square second operand: a backward that forgets a transpose still has the right shapes here.
+    Case("matmul_square_second", lambda a, b: a @ b, lambda a, b: a @ b, (normal((3, 4)), normal((4, 4)))),
+    Case("matmul_square_both", lambda a, b: a @ b, lambda a, b: a @ b, (normal((4, 4)), normal((4, 4)))),
+    Case("matmul_3d_square_weight", lambda a, b: a @ b, lambda a, b: a @ b, (normal((2, 3, 3)), normal((3, 3)))),
+    Case("matmul_1d_square", lambda a, b: a @ b, lambda a, b: a @ b, (normal((3,)), normal((3, 3)))),
     Case("matmul_1d_2d", lambda a, b: a @ b, lambda a, b: a @ b, (normal((4,)), normal((4, 2)))),
     Case("matmul_2d_1d", lambda a, b: a @ b, lambda a, b: a @ b, (normal((3, 4)), normal((4,)))),
     Case("matmul_1d_1d", lambda a, b: a @ b, lambda a, b: a @ b, (normal((4,)), normal((4,)))),
@@ -335,11 +404,42 @@ def test_every_op_is_covered():
             seen.add(fn.name)
             stack.extend(t.grad_fn for t in fn.inputs)
     expected = {
-        "add", "sub", "neg", "mul", "div", "pow", "sigmoid", "tanh", "relu", "exp", "log", "sum", "mean",
-        "max", "reshape", "transpose", "getitem", "cat", "stack", "split", "matmul", "softmax",
+        "add", "sub", "neg", "mul", "div", "pow", "sigmoid", "tanh", "relu", "exp", "log", "sqrt", "sum",
+        "mean", "max", "var", "abs", "leaky_relu", "clip", "maximum", "minimum", "where", "reshape", "transpose", "getitem", "cat", "stack", "split", "matmul", "softmax",
         "log_softmax", "cross_entropy", "mse_loss", "cast", "to",
     }
     assert expected <= seen, f"ops without a case: {sorted(expected - seen)}"
+
+
+def test_op_parameters_are_declared(monkeypatch):
+    """Every parameter an op is applied with (axis=, exponent=, index=, ...) is declared on its
+    class with a default, so a reader of the op sees what it takes."""
+    from tinygrad_rnn.autograd import Function
+
+    applied = []
+    original = Function.apply.__func__
+
+    def recording_apply(cls, *inputs, **params):
+        applied.append((cls, params))
+        return original(cls, *inputs, **params)
+
+    monkeypatch.setattr(Function, "apply", classmethod(recording_apply))
+    rng = np.random.default_rng(0)
+    for case in CASES:
+        _, tensors = _leaves(case, "numpy", rng)
+        case.fn(*tensors)
+    tg.Tensor([1.0]).leaky_relu(0.2).clip(0, 1)
+    undeclared = {
+        f"{cls.__name__}.{name}"
+        for cls, params in applied
+        for name in params
+        if not any(name in vars(c) for c in cls.__mro__ if c is not Function)
+    }
+    assert not undeclared, f"parameters not declared on their op class: {sorted(undeclared)}"
+    assert {cls.__name__ for cls, params in applied if params} >= {
+        "Sum", "Mean", "Max", "Var", "Pow", "Softmax", "LogSoftmax", "Reshape", "Transpose", "GetItem", "Cat",
+        "Stack", "Split", "Cast", "ToBackend", "Clip", "LeakyReLU",
+    }
 
 
 def test_max_shares_the_gradient_between_ties(backend):

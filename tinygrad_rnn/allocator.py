@@ -8,9 +8,17 @@ of an addition. Raising the mmap and trim thresholds keeps such blocks in the he
 Measured: nn.LSTM T=100 B=64 H=256 float64 went from 424 to 337 ms per training step
 (examples/benchmark_rnn.py --configs 2).
 
-Applied once at import, on glibc only. It changes the process's malloc, so it steps aside when
-the user already tuned it (MALLOC_MMAP_THRESHOLD_ / MALLOC_TRIM_THRESHOLD_ in the environment)
-or set TINYGRAD_RNN_KEEP_MALLOC=0.
+Opt-in: importing tinygrad_rnn changes nothing, since malloc belongs to the whole process (a
+library must not alter process-global state on import). A program that trains calls it once:
+
+    import tinygrad_rnn as tg
+    tg.reuse_freed_memory()
+
+The examples and benchmarks do. The price: freed blocks stay in the process, so its resident
+memory does not shrink after large arrays are freed (after freeing 400 MiB of arrays, 429 MB
+stay resident instead of 26 MB). glibc only; it steps aside when the user already tuned malloc
+(MALLOC_MMAP_THRESHOLD_ / MALLOC_TRIM_THRESHOLD_ in the environment) or set
+TINYGRAD_RNN_KEEP_MALLOC=0.
 """
 
 import ctypes
@@ -23,7 +31,8 @@ KEEP_BYTES = 256 * 1024 * 1024  # blocks up to this size come from (and return t
 
 
 def reuse_freed_memory():
-    """Raise glibc's mmap/trim thresholds; returns True when it did."""
+    """Raise glibc's mmap and trim thresholds for the whole process, so that freed blocks up to
+    256 MiB are kept for reuse; returns True when it did (False: not glibc, or the user opted out)."""
     if os.environ.get("TINYGRAD_RNN_KEEP_MALLOC", "1") == "0":
         return False
     if "MALLOC_MMAP_THRESHOLD_" in os.environ or "MALLOC_TRIM_THRESHOLD_" in os.environ:

@@ -2,53 +2,87 @@
 
 Every op result remembers the `Function` that made it (`tensor._ctx`); the node remembers its
 input tensors and whatever its backward needs. `backward` walks these nodes from the output back
-to the leaves in reverse topological order, so the walk is iterative and linear in the graph's
-size (plus one sort): a 10,000-step BPTT graph is no harder than a 10-step one.
+to the leaves, so the walk is iterative and linear in the graph's size: a 10,000-step BPTT graph
+is no harder than a 10-step one.
 
-The order comes from a sequence number each node gets when it is recorded. A node's inputs were
-made before it, so they carry smaller numbers: visiting the reachable nodes from the highest
-number down reaches every node after all the nodes that consume its outputs.
+The order comes from the graph itself (Kahn's algorithm): a first pass counts, for every node,
+the edges that lead out of it to consumers that take part in this backward; the walk then visits
+a node once all those consumers have handed it their gradients (its count has dropped to zero).
+
+Grad mode (`no_grad`), the time step (`time_step`) and anomaly mode (`detect_anomaly`) belong to
+the thread that sets them, as PyTorch's grad mode does: another thread's ops are unaffected.
 """
 
-import itertools
-from operator import attrgetter
+import functools
+import linecache
+import os
+import sys
+import threading
+import types
 
 import numpy as np
 
 from .backend import backend_of, get_array_module
-from .errors import BackendError, DTypeError, GraphError, ShapeError, fmt_shapes
+from .errors import AnomalyError, BackendError, DTypeError, GraphError, ShapeError, fmt_shapes
 
-_grad_enabled = [True]
-_time_step = [None]
-_sequence = itertools.count(1)  # numbers the recorded nodes in the order they were made
+Tensor = None  # tensor.py puts its class here; the hot path avoids a per-call import
+
+
+class _Modes:
+    """One thread's modes. Ops read them through one thread-local lookup (`_local.modes`) and
+    then plain attributes: a thread-local attribute read costs several times a plain one."""
+
+    __slots__ = ("grad_enabled", "step", "anomaly")
+
+    def __init__(self):
+        self.grad_enabled = True
+        self.step = None  # the time step ops are tagged with (see time_step)
+        self.anomaly = False  # see detect_anomaly
+
+
+class _PerThread(threading.local):
+    def __init__(self):
+        self.modes = _Modes()  # runs once in every thread that reads it
+
+
+_local = _PerThread()
 
 
 class _Released:
-    """What `saved` holds once a backward has freed a node's arrays. There is one instance, and
-    it stays the same object through pickling, so a released graph is recognised after a copy."""
-
-    def __reduce__(self):
-        return "_RELEASED"
+    """What `saved` holds once a backward has freed a node's arrays."""
 
     def __repr__(self):
         return "<released>"
 
 
 _RELEASED = _Released()
-Tensor = None  # tensor.py puts its class here; the hot path avoids a per-call import
+
+# In-place writes (optimizer steps, load_state_dict) get increasing stamps from this clock;
+# each node keeps the clock's value when it was recorded, so backward tells whether an array the
+# node saved was overwritten after it was saved. Only the writers advance it, never the ops.
+_write_clock = [0]
+_clock_lock = threading.Lock()
+
+
+def next_write_stamp():
+    with _clock_lock:
+        _write_clock[0] += 1
+        return _write_clock[0]
+
+
+# ----------------------------------------------------------------------------------------------
+# Modes: grad, time step, anomaly (all per thread)
 
 
 def is_grad_enabled():
-    return _grad_enabled[0]
+    return _local.modes.grad_enabled
 
 
 class no_grad:
-    """`with no_grad():` runs ops without recording them (inference, optimizer steps).
-    Also a decorator: `@no_grad()` on a function runs all of it that way."""
+    """`with no_grad():` runs ops without recording them (inference, optimizer steps) in this
+    thread. Also a decorator: `@no_grad()` on a function runs all of it that way."""
 
     def __call__(self, function):
-        import functools
-
         @functools.wraps(function)
         def without_grad(*args, **kwargs):
             with no_grad():
@@ -57,44 +91,92 @@ class no_grad:
         return without_grad
 
     def __enter__(self):
-        self.previous = _grad_enabled[0]
-        _grad_enabled[0] = False
+        modes = _local.modes
+        self.previous = modes.grad_enabled
+        modes.grad_enabled = False
         return self
 
     def __exit__(self, *exc_info):
-        _grad_enabled[0] = self.previous
+        _local.modes.grad_enabled = self.previous
         return False
 
 
 class time_step:
-    """`with time_step(t):` tags every op recorded inside with `step = t`, so graph renderers can
-    draw one cluster per time step and tracers can find step t's states. Layers do this as they
-    unroll; a hand-written loop over a cell can do it too."""
+    """`with time_step(t):` tags every op this thread records inside with `step = t`, so graph
+    renderers can draw one cluster per time step and tracers can find step t's states. Layers do
+    this as they unroll; a hand-written loop over a cell can do it too."""
 
     def __init__(self, t):
         self.t = t
 
     def __enter__(self):
-        self.previous = _time_step[0]
-        _time_step[0] = self.t
+        modes = _local.modes
+        self.previous = modes.step
+        modes.step = self.t
         return self
 
     def __exit__(self, *exc_info):
-        _time_step[0] = self.previous
+        _local.modes.step = self.previous
         return False
 
 
 def current_time_step():
-    return _time_step[0]
+    return _local.modes.step
+
+
+def set_detect_anomaly(mode):
+    """Turn anomaly mode on or off in this thread (see `detect_anomaly`)."""
+    _local.modes.anomaly = bool(mode)
+
+
+def is_anomaly_enabled():
+    return _local.modes.anomaly
+
+
+class detect_anomaly:
+    """`with detect_anomaly():` checks every op for NaN and Inf, as torch.autograd.detect_anomaly.
+
+    Forward: the first op whose output holds NaN or Inf raises an AnomalyError naming the op,
+    its inputs (names, shapes), the time step and the line of your code that called it.
+    Backward: the first op whose backward produces NaN or Inf raises the same, plus the line
+    that created the op in forward (recorded only while anomaly mode is on). It makes every op
+    slower (a check of each result and a look at the call stack); off, it costs nothing.
+    """
+
+    def __enter__(self):
+        self.previous = _local.modes.anomaly
+        set_detect_anomaly(True)
+        return self
+
+    def __exit__(self, *exc_info):
+        set_detect_anomaly(self.previous)
+        return False
+
+
+# ----------------------------------------------------------------------------------------------
+# Ops
+
+
+_NOT_PARAMETERS = (types.FunctionType, classmethod, staticmethod, property)  # what a class body defines besides data
 
 
 class Function:
     """One op on the tape.
 
-    A subclass sets `name`, and writes `forward(*arrays)` (arrays in, array or tuple of arrays
-    out, saving on `self` what backward needs) and `backward(*grad_outputs)` (one gradient array
-    per output in, one gradient per input out; None where an input needs none).
-    `self.needs_input_grad[i]` tells backward which input gradients are wanted.
+    A subclass sets `name`, and writes `forward(*arrays)` (arrays in, an array or a tuple of arrays
+    out) and `backward(*grad_outputs)` (one gradient array per output in, one gradient per input
+    out; None where an input needs none). `self.needs_input_grad[i]` tells backward which input
+    gradients are wanted.
+
+    Where an op keeps what it knows:
+    - arrays that backward needs go in `self.saved` (a tuple) and nowhere else: the walk frees
+      them after use, and checks them against in-place writes (an optimizer step between forward
+      and backward);
+    - parameters (`axis`, `exponent`, ...) are passed to `apply` as keywords and are declared in
+      the class with a default (`axis = None`), where a reader finds them; `apply` refuses a
+      keyword the class does not declare;
+    - small metadata that forward works out itself (an input shape for backward's reshape) is
+      set on `self` in forward, beside the line that computes it.
     """
 
     name = "op"
@@ -107,9 +189,25 @@ class Function:
     # input wants a gradient, so the default says just that.
     needs_input_grad = (True,)
     saved = None  # what backward needs; _RELEASED once a backward has freed it
-    seq = 0  # the order of recording (see the module docstring)
+    recorded_at = 0  # the write clock when the op was recorded (see next_write_stamp)
     step = None  # the time step the op ran in (see time_step)
     watched = None  # non-leaf outputs with hooks or retain_grad, by output index
+    created_at = None  # the user's line that made the op; recorded in anomaly mode only
+
+    parameters = frozenset()  # the keywords apply accepts: set from the class's declarations
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        declared = set()
+        for klass in cls.__mro__:
+            if klass is Function:
+                break
+            declared.update(
+                key
+                for key, value in vars(klass).items()
+                if not key.startswith("_") and not isinstance(value, _NOT_PARAMETERS)
+            )
+        cls.parameters = frozenset(declared - set(vars(Function)))
 
     def forward(self, *arrays):
         raise NotImplementedError
@@ -122,6 +220,8 @@ class Function:
         """Run the op on Tensors and, when gradients are wanted, record it on the tape."""
         fn = cls.__new__(cls)
         if params:
+            if not params.keys() <= cls.parameters:
+                _refuse_parameters(cls, params)
             fn.__dict__.update(params)
         try:
             if len(inputs) == 1:  # the common case, without building lists
@@ -134,35 +234,64 @@ class Function:
                 out = fn.forward(*arrays)
                 needs = tuple([t.requires_grad for t in inputs])
                 wanted = True in needs
-        except (ShapeError, DTypeError):
+        except (ShapeError, DTypeError, BackendError):
             raise
-        except (ValueError, IndexError, TypeError) as exc:
-            # The array library's own message, prefixed with the op and the shapes involved.
-            raise ShapeError(
-                f"{cls.name}: cannot apply to input shapes {fmt_shapes(*(t.data for t in inputs))}: {exc}"
-            ) from exc
-        if not (wanted and _grad_enabled[0]):
+        except Exception as exc:
+            raise _explained(cls, inputs, exc)
+        modes = _local.modes
+        if modes.anomaly:
+            _check_forward(cls, inputs, out, modes.step)
+        if not (wanted and modes.grad_enabled):
             fn = None
         else:
             fn.inputs = inputs
-            fn.seq = next(_sequence)
+            fn.recorded_at = _write_clock[0]
             if needs is not None:
                 fn.needs_input_grad = needs
-            if _time_step[0] is not None:
-                fn.step = _time_step[0]
+            if modes.step is not None:
+                fn.step = modes.step
+            if modes.anomaly:
+                fn.created_at = _user_line()
         if cls.n_outputs == 1:
-            return _wrap(out, fn, 0)
+            return _wrap(out, fn)
         return tuple([_wrap(o, fn, i) for i, o in enumerate(out)])
 
-    def __setstate__(self, state):
-        # A node loaded from a pickle keeps its number; nodes recorded from now on must get
-        # larger ones, since they may consume it.
-        global _sequence
-        self.__dict__.update(state)
-        _sequence = itertools.count(max(next(_sequence), self.seq + 1))
+    def __reduce_ex__(self, protocol):
+        raise GraphError(f"cannot pickle or copy the op node <{self.name}>: {_NO_GRAPH_COPIES}")
 
     def __repr__(self):
         return f"<{self.name}>"
+
+
+# Why graphs are not pickled or deep-copied (docs/concepts/tape.md says the same).
+_NO_GRAPH_COPIES = (
+    "a graph holds every array saved for backward (a whole unrolled sequence's activations), "
+    "and a copy could not share leaves with the original; detach() the tensor to copy its data, "
+    "or copy the leaves and run the forward pass again"
+)
+
+
+def _refuse_parameters(cls, params):
+    unknown = sorted(set(params) - cls.parameters)
+    declared = ", ".join(sorted(cls.parameters)) or "none"
+    raise TypeError(
+        f"{cls.name}: unexpected op parameter(s) {', '.join(unknown)}; the op declares: {declared} "
+        f"(declare parameters as class attributes of {cls.__name__})"
+    )
+
+
+def _explained(cls, inputs, exc):
+    """The error to raise for `exc` from an op's forward. Ops check their own arguments (axes,
+    indices, sizes) and raise ShapeErrors; here, only operands whose shapes differ and that the
+    array library refused to combine (broadcasting, cat, stack) become one. Anything else is
+    raised as it is, with a note naming the op, since it may be a bug in the op itself."""
+    shapes = fmt_shapes(*(t.data for t in inputs))
+    if isinstance(exc, ValueError) and len({tuple(t.data.shape) for t in inputs}) > 1:
+        error = ShapeError(f"{cls.name}: cannot apply to input shapes {shapes}: {exc}")
+        error.__cause__ = exc
+        return error
+    exc.add_note(f"raised in the forward of op '{cls.name}' on input shapes {shapes}")
+    return exc
 
 
 def _check_inputs(cls, inputs, first):
@@ -185,8 +314,10 @@ def _check_inputs(cls, inputs, first):
                 )
 
 
-def _wrap(array, ctx, index):
-    """The Tensor for one op result; grad, name, hooks keep their class-level defaults."""
+def _wrap(array, ctx=None, index=0, name=None):
+    """A new Tensor holding `array`: every tensor that is not made by `Tensor(...)` is built here
+    (op results, gradients, detached tensors, constants). Fields left out keep their class-level
+    defaults (see Tensor), which keeps the tape's per-op bookkeeping small."""
     if type(array) is not np.ndarray:
         array = _as_array(array)
     out = Tensor.__new__(Tensor)
@@ -196,6 +327,8 @@ def _wrap(array, ctx, index):
         out.requires_grad = True
         if index:
             out._index = index
+    if name is not None:
+        out.name = name
     return out
 
 
@@ -209,7 +342,6 @@ def run_backward(roots, root_grads, retain_graph=False):
     Leaves accumulate into `.grad`; hooks run once per tensor with its complete gradient;
     the nodes' saved arrays are released afterwards unless `retain_graph`.
     """
-    nodes = _nodes_latest_first(roots)
     pending = _PendingGrads()  # node -> the gradient of its output(s)
     leaf_grads = _PendingGrads()  # id(leaf) -> its gradient (tensors compare elementwise: ids are the keys)
     leaves = {}  # id(leaf) -> leaf
@@ -219,67 +351,84 @@ def run_backward(roots, root_grads, retain_graph=False):
             leaf_grads.add_to(id(root), grad)
         else:
             pending.add(root._ctx, root._index, grad)
+    clock = _write_clock[0]
+    anomaly = _local.modes.anomaly
 
-    for fn in nodes:
-        if fn.saved is _RELEASED:
+    # Kahn's algorithm: a node is ready once every consumer has passed its gradient back.
+    consumers, ready = _count_consumers(roots)
+    released = _RELEASED  # locals: this loop runs once per node of the graph
+    pop_pending = pending.pop
+    while ready:
+        fn = ready.pop()
+        if fn.saved is released:
             raise GraphError(
                 f"backward through the graph a second time: the saved arrays of '{fn.name}' were "
                 f"released by the first backward; pass retain_graph=True to the first call"
             )
-        grads_out = pending.pop(fn, None)
+        grads_out = pop_pending(fn, None)
         if grads_out is None:  # nothing flowed into this node (every consumer gave None)
-            continue
-        if fn.n_outputs == 1:
-            if fn.watched is not None:
-                grads_out = _run_tensor_hooks(fn, [grads_out])[0]
-            grads_in = fn.backward(grads_out)
+            grads_in = [None] * len(fn.inputs)
         else:
-            if fn.watched is not None:
-                grads_out = _run_tensor_hooks(fn, grads_out)
-            grads_in = fn.backward(*grads_out)
-        if not retain_graph:
-            fn.saved = _RELEASED
+            if fn.recorded_at != clock:  # something was written in place since fn was recorded
+                _check_saved_arrays_unchanged(fn)
+            if fn.n_outputs == 1:
+                if fn.watched is not None:
+                    grads_out = _run_tensor_hooks(fn, [grads_out])[0]
+                grads_in = fn.backward(grads_out)
+            else:
+                if fn.watched is not None:
+                    grads_out = _run_tensor_hooks(fn, grads_out)
+                grads_in = fn.backward(*grads_out)
+            if anomaly:
+                _check_backward(fn, grads_in)
+            if not retain_graph:
+                fn.saved = released
         for t, g in zip(fn.inputs, grads_in):
-            if g is None or not t.requires_grad:
+            if not t.requires_grad:
                 continue
             parent = t._ctx
             if parent is None:
-                leaves[id(t)] = t
-                leaf_grads.add_to(id(t), g)
-            elif parent.n_outputs == 1 and parent not in pending:
-                pending[parent] = g  # the first gradient into a one-output node (most edges)
+                if g is not None:
+                    leaves[id(t)] = t
+                    leaf_grads.add_to(id(t), g)
+                continue
+            if g is not None:
+                if parent.n_outputs == 1 and parent not in pending:
+                    pending[parent] = g  # the first gradient into a one-output node (most edges)
+                else:
+                    pending.add(parent, t._index, g)
+            left = consumers[parent] - 1
+            if left:
+                consumers[parent] = left
             else:
-                pending.add(parent, t._index, g)
-
-    if pending:
-        # Every node that received a gradient was walked after it did, unless the sequence numbers
-        # are out of order: nodes made in another process (a graph loaded with pickle) carry
-        # numbers from that process's count. Their gradients would be lost without a word.
-        names = ", ".join(sorted({fn.name for fn in pending}))
-        raise GraphError(
-            f"backward: the graph's nodes are out of recording order ({names} received gradients "
-            f"after they were walked); was part of it made in another process, e.g. loaded with "
-            f"pickle? Rebuild the graph in this process"
-        )
+                ready.append(parent)  # its last consumer is done: its gradient is complete
 
     for key, g in leaf_grads.items():
         _store_leaf_grad(leaves[key], g)
 
 
-_by_sequence = attrgetter("seq")
-
-
-def _nodes_latest_first(roots):
-    """The nodes reachable from `roots`, each after every node that consumes its outputs."""
-    stack = [r._ctx for r in roots if r._ctx is not None]
-    seen = set(stack)
+def _count_consumers(roots):
+    """For every node reachable from `roots`: how many edges lead from its outputs into other
+    reachable nodes. Returns those counts and the roots' nodes that no other one consumes."""
+    consumers = {}
+    stack = []
+    for r in roots:
+        fn = r._ctx
+        if fn is not None and fn not in consumers:
+            consumers[fn] = 0
+            stack.append(fn)
+    start = list(stack)
     while stack:
         for t in stack.pop().inputs:
             parent = t._ctx
-            if parent is not None and parent not in seen and t.requires_grad:
-                seen.add(parent)
-                stack.append(parent)
-    return sorted(seen, key=_by_sequence, reverse=True)
+            if parent is not None and t.requires_grad:
+                count = consumers.get(parent)
+                if count is None:
+                    consumers[parent] = 1
+                    stack.append(parent)
+                else:
+                    consumers[parent] = count + 1
+    return consumers, [fn for fn in start if consumers[fn] == 0]  # a root may feed another root
 
 
 class _PendingGrads(dict):
@@ -381,16 +530,115 @@ def _store_leaf_grad(t, grad):
 
 
 def _as_grad_tensor(t, grad):
-    g = Tensor.__new__(Tensor)
-    g.data = _as_array(grad)
-    g.grad = None
-    g.name = f"grad_{t.name}" if t.name else None
-    g._ctx = None
-    g._index = 0
-    g._hooks = None
-    g._retain = False
-    g.requires_grad = False
-    return g
+    return _wrap(grad, name=f"grad_{t.name}" if t.name else None)
+
+
+# ----------------------------------------------------------------------------------------------
+# In-place writes and anomaly mode: slow paths, taken only when something is wrong or asked for
+
+
+def _check_saved_arrays_unchanged(fn):
+    """Raise if an input of `fn` was written in place after fn was recorded, and fn saved its
+    array (or a view of it) for backward; PyTorch's version counters catch the same."""
+    for position, t in enumerate(fn.inputs):
+        written = t if t._base is None else t._base  # W.T is a view: the write went to W
+        if written._written_at <= fn.recorded_at:
+            continue
+        may_share = get_array_module(written.data).may_share_memory
+        if any(_is_array(a) and may_share(a, written.data) for a in _flatten(fn.saved)):
+            raise GraphError(
+                f"backward: {_describe(written)}, which op '{fn.name}' saved for backward (as input "
+                f"{position}{'' if written is t else ', through a view'}), has been modified by an inplace operation (an optimizer step, "
+                f"load_state_dict) after the forward pass; the gradient would be wrong. Call "
+                f"backward() before opt.step(), or run the forward pass again"
+            )
+
+
+def _flatten(saved):
+    stack = [saved]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, (tuple, list)):
+            stack.extend(item)
+        else:
+            yield item
+
+
+def _is_array(value):
+    return hasattr(value, "shape") and hasattr(value, "dtype") and not isinstance(value, np.generic)
+
+
+def _describe(t):
+    """'tensor 'weight' of shape (4, 3) float32': how errors name a tensor."""
+    name = f"'{t.name}' " if t.name else ""
+    if not name and t._base is not None and t._base.name:
+        name = f"(a view of '{t._base.name}') "
+    return f"tensor {name}of shape {tuple(t.shape)} {t.dtype}"
+
+
+def _nonfinite(array):
+    """How many NaN and Inf `array` holds, in words; None when it holds neither."""
+    if not _is_array(array) or array.dtype.kind not in "fc":
+        return None
+    xp = get_array_module(array)
+    if bool(xp.isfinite(array).all()):
+        return None
+    n_nan, n_inf = int(xp.isnan(array).sum()), int(xp.isinf(array).sum())
+    return f"{n_nan} NaN and {n_inf} Inf among its {array.size} values"
+
+
+def _describe_inputs(inputs):
+    parts = []
+    for t in inputs:
+        text = _describe(t)
+        if t.data.size and t.data.dtype.kind in "fiu":
+            text += f" (min {float(t.data.min()):.4g}, max {float(t.data.max()):.4g})"
+        parts.append(text)
+    return "; ".join(parts)
+
+
+def _step_text(step):
+    return "" if step is None else f" at time step {step}"
+
+
+def _check_forward(cls, inputs, out, step):
+    outputs = out if cls.n_outputs != 1 else (out,)
+    for index, array in enumerate(outputs):
+        found = _nonfinite(array)
+        if found is not None:
+            which = "its output" if cls.n_outputs == 1 else f"its output {index}"
+            raise AnomalyError(
+                f"anomaly in forward: op '{cls.name}'{_step_text(step)} produced {found} in {which} "
+                f"of shape {tuple(array.shape)}; inputs: {_describe_inputs(inputs)}; "
+                f"called from {_user_line()}"
+            )
+
+
+def _check_backward(fn, grads_in):
+    for index, g in enumerate(grads_in):
+        found = _nonfinite(g)
+        if found is not None:
+            created = fn.created_at or "unknown (anomaly mode was off when it was recorded)"
+            raise AnomalyError(
+                f"anomaly in backward: the backward of op '{fn.name}'{_step_text(fn.step)} produced "
+                f"{found} in the gradient for input {index}; inputs: {_describe_inputs(fn.inputs)}; "
+                f"the op was created at {created}; backward called from {_user_line()}"
+            )
+
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def _user_line():
+    """'File "train.py", line 12, in step: y = x.log()': the innermost caller outside this package."""
+    frame = sys._getframe(1)
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE_DIR):
+        frame = frame.f_back
+    if frame is None:
+        return "<unknown>"
+    filename, lineno = frame.f_code.co_filename, frame.f_lineno
+    code = linecache.getline(filename, lineno).strip()
+    return f'File "{filename}", line {lineno}, in {frame.f_code.co_name}' + (f": {code}" if code else "")
 
 
 def check_backward_args(t, grad):

@@ -207,6 +207,7 @@ def main(argv=None):
     try:
         args = parser.parse_args(argv)
         _check_extension(args)
+        _check_output_folder(args)
         _check_explore(args)
     except UsageError as exc:
         print(exc, file=sys.stderr)
@@ -227,6 +228,19 @@ def _check_extension(args):
         raise UsageError(
             f"{PROG} {args.command}: error: cannot tell the format of {args.output!r}: "
             f"end the file name with one of {' '.join(allowed)}"
+        )
+
+
+def _check_output_folder(args):
+    """A file standing where a folder of the output path must be is a bad argument, found before
+    any work (else os.makedirs reports '[Errno 17] File exists', naming only the file)."""
+    target = args.out if args.command == "demo" else args.output
+    folder = os.path.normpath(target if args.command == "demo" else os.path.dirname(target) or ".")
+    while not os.path.exists(folder) and os.path.dirname(folder) != folder:
+        folder = os.path.dirname(folder) or "."
+    if not os.path.isdir(folder):
+        raise UsageError(
+            f"{PROG} {args.command}: error: cannot write into {target!r}: {folder!r} is a file, not a folder"
         )
 
 

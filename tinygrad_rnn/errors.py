@@ -5,6 +5,11 @@ class ShapeError(ValueError):
     """Shapes that an op cannot combine (no silent broadcasting into a wrong answer)."""
 
 
+class IndexingError(ShapeError, IndexError):
+    """An index or axis outside a tensor's shape. An IndexError, as NumPy and PyTorch raise for
+    these, and a ShapeError, like every other shape problem here."""
+
+
 class DTypeError(TypeError):
     """A dtype an op does not accept, or two dtypes it will not mix."""
 
@@ -24,3 +29,7 @@ class GradcheckError(AssertionError):
 def fmt_shapes(*arrays):
     """'(3, 4) and (5, 6)': shapes as Python tuples, the way users write them."""
     return " and ".join(str(tuple(a.shape)) for a in arrays)
+
+
+class AnomalyError(FloatingPointError):
+    """Anomaly mode (`detect_anomaly`) found NaN or Inf in an op's output or in its backward."""

@@ -3,7 +3,9 @@ that reads better without method chains. Each is a thin call into the op in `ops
 
 import numpy as np
 
+from .errors import ShapeError
 from .ops.loss import CrossEntropy, MSELoss
+from .ops.select import Where
 from .ops.shape import Cat, Stack
 from .tensor import Tensor
 
@@ -31,6 +33,61 @@ def exp(x):
 
 def log(x):
     return _tensor(x).log()
+
+
+def sqrt(x):
+    """sqrt(x) elementwise; dL/dx = dL/dy / (2 sqrt(x))."""
+    return _tensor(x).sqrt()
+
+
+def var(x, axis=None, keepdims=False, *, correction=1):
+    """sum((x - mean(x))^2) / (n - correction) over `axis`; correction=1 (PyTorch's default) is the
+    unbiased sample variance, correction=0 the population variance."""
+    return _tensor(x).var(axis, keepdims, correction=correction)
+
+
+def abs(x):  # noqa: A001 - mirrors torch.abs
+    """|x| elementwise; the gradient at 0 is 0, as torch.abs's."""
+    return _tensor(x).abs()
+
+
+def leaky_relu(x, negative_slope=0.01):
+    """x where x > 0, else negative_slope * x"""
+    return _tensor(x).leaky_relu(negative_slope)
+
+
+def clip(x, min=None, max=None):  # noqa: A002 - torch.clamp's names
+    """min(max(x, min), max) elementwise; at a bound the gradient passes, as torch.clamp's."""
+    return _tensor(x).clip(min, max)
+
+
+def maximum(a, b):
+    """Elementwise max(a, b), with broadcasting; on a tie each gets half the gradient (as torch)."""
+    a, b = _pair(a, b)
+    return a.maximum(b)
+
+
+def minimum(a, b):
+    """Elementwise min(a, b), with broadcasting; on a tie each gets half the gradient (as torch)."""
+    a, b = _pair(a, b)
+    return a.minimum(b)
+
+
+def where(condition, a, b):
+    """a where `condition` (a bool tensor or array) holds, else b; all three broadcast together."""
+    a, b = _pair(a, b)
+    if not isinstance(condition, Tensor):
+        condition = Tensor(condition, backend=a.backend)
+    return Where.apply(condition, a, b)
+
+
+def _pair(a, b):
+    """Two operands as Tensors; a number next to a Tensor takes its dtype and backend."""
+    if isinstance(a, Tensor):
+        return a, a._lift(b)
+    if isinstance(b, Tensor):
+        return b._lift(a), b
+    return Tensor(a), Tensor(b)
 
 
 def softmax(x, axis=-1):
@@ -96,14 +153,23 @@ def chunk(x, n, axis=0):
 
 def cat(tensors, axis=0):
     """[a | b | ...] joined along an existing axis."""
-    tensors = [_tensor(t) for t in tensors]
-    return Cat.apply(*tensors, axis=axis)
+    return Cat.apply(*_sequence("cat", tensors), axis=axis)
 
 
 def stack(tensors, axis=0):
     """The tensors stacked along a new axis."""
+    return Stack.apply(*_sequence("stack", tensors), axis=axis)
+
+
+def _sequence(op, tensors):
+    """The tensors that cat and stack join. A single Tensor is refused: iterating it would join
+    its rows and quietly give a different tensor."""
+    if isinstance(tensors, Tensor):
+        raise TypeError(f"{op}: expected a list or tuple of tensors, got one Tensor of shape {tensors.shape}")
     tensors = [_tensor(t) for t in tensors]
-    return Stack.apply(*tensors, axis=axis)
+    if not tensors:
+        raise ShapeError(f"{op}: expected at least one tensor, got an empty sequence")
+    return tensors
 
 
 def cross_entropy(logits, targets):

@@ -4,14 +4,15 @@ op that made it (`grad_fn`). Every method that computes something is an op from 
 import numpy as np
 
 from . import autograd
-from .autograd import check_backward_args, check_leaf_dtype, run_backward
+from .autograd import _NO_GRAPH_COPIES, _describe, _wrap, check_backward_args, check_leaf_dtype, next_write_stamp, run_backward
 from .backend import backend_of, default_backend, get_array_module, get_backend, to_backend
-from .errors import GraphError, ShapeError
-from .ops.activation import Exp, Log, ReLU, Sigmoid, Tanh
-from .ops.arithmetic import Add, Div, Mul, Neg, Pow, Sub
+from .errors import DTypeError, GraphError, ShapeError
+from .ops.activation import Abs, Exp, LeakyReLU, Log, ReLU, Sigmoid, Sqrt, Tanh
+from .ops.arithmetic import Add, Div, Mul, Neg, Pow, PowTensor, Sub
 from .ops.matmul import MatMul
-from .ops.reduce import Max, Mean, Sum
-from .ops.shape import Cast, GetItem, Reshape, Split, ToBackend, Transpose
+from .ops.reduce import Max, Mean, Sum, Var
+from .ops.select import Clip, Maximum, Minimum
+from .ops.shape import Cast, GetItem, Reshape, Split, ToBackend, Transpose, normalize_axis
 from .ops.softmax import LogSoftmax, Softmax
 
 
@@ -27,15 +28,20 @@ class Tensor:
     # Read by NumPy: `np_array * tensor` then calls Tensor.__rmul__ instead of looping elementwise.
     __array_ufunc__ = None
 
-    # Class-level defaults: an op result only stores what differs (data, _ctx, requires_grad),
-    # which keeps the tape's per-op bookkeeping small.
+    # Class-level defaults: a tensor only stores what differs (an op result: data, _ctx,
+    # requires_grad), which keeps the tape's per-op bookkeeping small. Tensors are built in two
+    # places, both this way: Tensor(...) for the user's data, autograd._wrap for everything else.
     requires_grad = False
     grad = None
     name = None
     _ctx = None
-    _index = 0
+    _index = 0  # which output of _ctx this is
     _hooks = None
     _retain = False
+    # In-place writes (see _written_in_place): how many, and the write clock's stamp of the last.
+    _version = 0
+    _written_at = 0
+    _base = None  # for a view of a leaf (W.T, W[0], W.detach()): that leaf, whose writes it sees
 
     def __init__(self, data, requires_grad=False, dtype=None, backend=None, name=None):
         if isinstance(data, Tensor):
@@ -48,7 +54,7 @@ class Tensor:
         if dtype is not None:
             dtype = np.dtype(dtype)
         if not hasattr(data, "dtype") or isinstance(data, np.generic):
-            array = np.asarray(data, dtype=dtype)
+            array = _array_from_python(data, dtype)
             if dtype is None and array.dtype == np.float64 and not isinstance(data, np.generic):
                 array = array.astype(np.float32)  # Python floats default to float32
         else:
@@ -56,15 +62,17 @@ class Tensor:
             array = data.astype(dtype if dtype is not None else data.dtype, copy=True)
         if type(array) is not target.array_type:  # exact type: a registered backend may subclass ndarray
             array = to_backend(array, backend)
+        if array.dtype.kind not in "biufc":
+            raise DTypeError(
+                f"Tensor: data of dtype {array.dtype} ({_KIND_NAMES.get(array.dtype.kind, 'not numbers')}) "
+                f"cannot make a tensor; give numbers (int, float or bool)"
+            )
         check_leaf_dtype(array.dtype, requires_grad)
         self.data = array
-        self.requires_grad = bool(requires_grad)
-        self.grad = None
-        self.name = name
-        self._ctx = None
-        self._index = 0
-        self._hooks = None
-        self._retain = False
+        if requires_grad:
+            self.requires_grad = True
+        if name is not None:
+            self.name = name
 
     # ------------------------------------------------------------------------------------------
     # What a tensor is
@@ -196,10 +204,32 @@ class Tensor:
 
     def detach(self):
         """The same data, cut from the graph: gradients stop here (truncated BPTT relies on it)."""
-        out = Tensor.__new__(Tensor)
-        out.data, out.requires_grad, out.grad, out.name = self.data, False, None, self.name
-        out._ctx, out._index, out._hooks, out._retain = None, 0, None, False
+        return self._view_of_self(_wrap(self.data, name=self.name))
+
+    def _view_of_self(self, out):
+        """Mark `out`, whose array is a view of this tensor's, as seeing this tensor's in-place
+        writes (so backward notices a write to W through the W.T a matmul saved). Only leaves are
+        written in place, so only views of leaves need the mark."""
+        base = self if self._ctx is None else self._base
+        if base is not None:
+            out._base = base
         return out
+
+    def _written_in_place(self):
+        """Writers that change `self.data` in place (optimizer steps, load_state_dict) call this,
+        so a backward through ops that saved the old values raises instead of using the new ones."""
+        self._version += 1
+        self._written_at = next_write_stamp()
+
+    def __reduce_ex__(self, protocol):
+        # Pickling and copy.deepcopy come here. A leaf is copied as data plus its flags; a
+        # tensor made by an op would drag its whole graph along, which is refused.
+        if self._ctx is not None:
+            raise GraphError(
+                f"cannot pickle or copy {_describe(self)}, made by op '{self._ctx.name}': "
+                f"{_NO_GRAPH_COPIES}"
+            )
+        return super().__reduce_ex__(protocol)
 
     def requires_grad_(self, requires_grad=True):
         check_leaf_dtype(self.dtype, requires_grad)
@@ -278,14 +308,17 @@ class Tensor:
         return Neg.apply(self)
 
     def __pow__(self, exponent):
-        if isinstance(exponent, Tensor):
-            raise TypeError("pow: the exponent must be a Python number (a constant), not a Tensor")
         if isinstance(exponent, np.generic):
             exponent = exponent.item()  # a NumPy float64 scalar would promote float32 data
-        return Pow.apply(self, exponent=exponent)
+        if isinstance(exponent, (int, float)):
+            return Pow.apply(self, exponent=exponent)
+        return PowTensor.apply(self, self._lift(exponent))  # an exponent per element
+
+    def __rpow__(self, base):
+        return PowTensor.apply(self._lift(base), self)
 
     def __getitem__(self, index):
-        return GetItem.apply(self, index=_index_arrays(index))
+        return self._view_of_self(GetItem.apply(self, index=_index_arrays(index)))
 
     def __setitem__(self, index, value):
         # Writing into a tensor would change arrays the tape saved for backward, and the
@@ -329,10 +362,48 @@ class Tensor:
     def log_softmax(self, axis=-1):
         return LogSoftmax.apply(self, axis=axis)
 
+    def sqrt(self):
+        return Sqrt.apply(self)
+
+    def var(self, axis=None, keepdims=False, *, correction=1):
+        """sum((x - mean(x))^2) / (n - correction) over `axis`. correction=1 (PyTorch's default)
+        is the unbiased sample variance; correction=0 the population variance (NumPy's default)."""
+        correction = _number("var", "correction", correction)
+        if not correction >= 0:
+            raise ValueError(f"var: correction must be >= 0, got {correction}")
+        return Var.apply(self, axis=axis, keepdims=keepdims, correction=correction)
+
+    def abs(self):
+        return Abs.apply(self)
+
+    __abs__ = abs
+
+    def leaky_relu(self, negative_slope=0.01):
+        return LeakyReLU.apply(self, negative_slope=_number("leaky_relu", "negative_slope", negative_slope))
+
+    def clip(self, min=None, max=None):  # noqa: A002 - torch.clamp's names
+        """Each element limited to [min, max]; either bound may be None (no limit), not both."""
+        if min is None and max is None:
+            raise TypeError("clip: give at least one of min and max")
+        low = None if min is None else _number("clip", "min", min)
+        high = None if max is None else _number("clip", "max", max)
+        return Clip.apply(self, low=low, high=high)
+
+    clamp = clip
+
+    def maximum(self, other):
+        """Elementwise max(self, other), with broadcasting; a tie splits the gradient in half."""
+        return Maximum.apply(self, self._lift(other))
+
+    def minimum(self, other):
+        """Elementwise min(self, other), with broadcasting; a tie splits the gradient in half."""
+        return Minimum.apply(self, self._lift(other))
+
     def reshape(self, *shape):
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
             shape = tuple(shape[0])
-        return Reshape.apply(self, shape=shape)
+        _check_reshape(self.shape, shape)
+        return self._view_of_self(Reshape.apply(self, shape=shape))
 
     def transpose(self, *axes):
         """Permute axes as NumPy does: no argument reverses them; otherwise give all of them.
@@ -341,16 +412,19 @@ class Tensor:
             axes = tuple(axes[0])
         if not axes:
             axes = tuple(reversed(range(self.ndim)))
-        if sorted(a % self.ndim for a in axes) != list(range(self.ndim)):
+        normalized = tuple(normalize_axis("transpose", a, self.shape) for a in axes)
+        if sorted(normalized) != list(range(self.ndim)):
             raise ShapeError(
                 f"transpose: axes {axes} are not a permutation of the {self.ndim} axes of shape "
                 f"{self.shape}; to swap two axes use swapaxes(a, b)"
             )
-        return Transpose.apply(self, axes=tuple(a % self.ndim for a in axes))
+        return self._view_of_self(Transpose.apply(self, axes=normalized))
 
     permute = transpose
 
     def swapaxes(self, axis1, axis2):
+        axis1 = normalize_axis("swapaxes", axis1, self.shape, name="axis1")
+        axis2 = normalize_axis("swapaxes", axis2, self.shape, name="axis2")
         axes = list(range(self.ndim))
         axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
         return self.transpose(*axes)
@@ -362,19 +436,28 @@ class Tensor:
     def split(self, sections, axis=0):
         """Cut along `axis` as PyTorch's split does: an int is the size of each piece (the last
         may be smaller); a list gives every piece's size."""
+        axis = normalize_axis("split", axis, self.shape)
         length = self.shape[axis]
         if isinstance(sections, int):
             if sections <= 0:
-                raise ShapeError(f"split: piece size must be positive, got {sections}")
+                raise ShapeError(f"split: piece size must be positive, got {sections} for shape {self.shape}")
             sizes = [min(sections, length - start) for start in range(0, length, sections)]
         else:
             sizes = [int(s) for s in sections]
-        return Split.apply(self, sizes=tuple(sizes), axis=axis)
+        pieces = Split.apply(self, sizes=tuple(sizes), axis=axis)
+        if self._ctx is None or self._base is not None:
+            for piece in pieces:
+                self._view_of_self(piece)
+        return pieces
 
     def chunk(self, n, axis=0):
         """`n` pieces of (nearly) equal size along `axis`, as torch.chunk."""
-        length = self.shape[axis]
-        return self.split(-(-length // n), axis=axis)
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
+            raise TypeError(f"chunk: the number of pieces must be an integer, got {type(n).__name__} {n!r}")
+        if n <= 0:
+            raise ShapeError(f"chunk: the number of pieces must be positive, got {n} for shape {self.shape}")
+        length = self.shape[normalize_axis("chunk", axis, self.shape)]
+        return self.split(-(-length // int(n)), axis=axis)
 
 
 class HookHandle:
@@ -391,11 +474,47 @@ class HookHandle:
         self.hooks.pop(self.id, None)
 
 
+def _number(op, name, value):
+    """A Python number from an op's numeric argument (a NumPy float64 scalar would promote float32)."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{op}: {name} must be a number, got {type(value).__name__} {value!r}")
+    return value
+
+
 def _constant(array):
-    out = Tensor.__new__(Tensor)
-    out.data, out.requires_grad, out.grad, out.name = array, False, None, None
-    out._ctx, out._index, out._hooks, out._retain = None, 0, None, False
-    return out
+    return _wrap(array)
+
+
+_KIND_NAMES = {"U": "strings", "S": "bytes", "O": "Python objects", "V": "records", "M": "dates", "m": "time spans"}
+
+
+def _array_from_python(data, dtype):
+    """A NumPy array of a number or (nested) list; ragged lists are refused, not made objects."""
+    try:
+        return np.asarray(data, dtype=dtype)
+    except ValueError as exc:
+        if isinstance(data, (list, tuple)):
+            raise ShapeError(
+                f"Tensor: nested lists of different lengths (ragged) cannot make a tensor: {exc}"
+            ) from None
+        raise
+
+
+def _check_reshape(shape, new_shape):
+    """Refuse a new shape that does not hold exactly the elements of `shape` (as NumPy would,
+    but naming the op and both shapes)."""
+    size = int(np.prod(shape))
+    known = [s for s in new_shape if s != -1]
+    fits = len(new_shape) - len(known) <= 1 and all(isinstance(s, (int, np.integer)) and s >= 0 for s in known)
+    if fits:
+        product = int(np.prod(known))
+        fits = product == size if len(known) == len(new_shape) else (product > 0 and size % product == 0) or size == 0 == product
+    if not fits:
+        raise ShapeError(
+            f"reshape: cannot reshape a tensor of shape {tuple(shape)} ({size} elements) into shape {tuple(new_shape)}"
+        )
 
 
 def _index_arrays(index):

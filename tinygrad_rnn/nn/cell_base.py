@@ -28,6 +28,7 @@ import numpy as np
 from ..backend import get_array_module
 from ..errors import DTypeError, ShapeError
 from ..tensor import Tensor
+from .arguments import check_sizes, float_dtype
 from .declaration import CellDeclaration, base_name, cell_time_step
 from .module import Module
 from .parameter import Parameter
@@ -56,13 +57,11 @@ class RecurrentCell(Module):
 
     def __init__(self, input_size, hidden_size, bias, n_gates, dtype=None, backend=None):
         super().__init__()
-        for label, value in (("input_size", input_size), ("hidden_size", hidden_size)):
-            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value <= 0:
-                raise ValueError(f"{type(self).__name__}: {label} must be a positive integer, got {value!r}")
+        check_sizes(type(self).__name__, input_size=input_size, hidden_size=hidden_size)
         self.input_size = int(input_size)
         self.hidden_size = int(hidden_size)
         self.bias = bool(bias)
-        self._dtype = np.dtype(np.float32 if dtype is None else dtype)
+        self._dtype = float_dtype(type(self).__name__, dtype)
         self._backend = backend
         rows = n_gates * self.hidden_size
         self.weight_ih = self.new_parameter((rows, self.input_size))

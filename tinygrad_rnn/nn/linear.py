@@ -5,6 +5,8 @@ import math
 import numpy as np
 
 from ..errors import ShapeError
+from ..tensor import Tensor
+from .arguments import check_sizes, float_dtype
 from .module import Module
 from .parameter import Parameter
 
@@ -23,13 +25,10 @@ class Linear(Module):
 
     def __init__(self, in_features, out_features, bias=True, dtype=None, backend=None):
         super().__init__()
-        if in_features <= 0 or out_features <= 0:
-            raise ValueError(
-                f"Linear: in_features and out_features must be positive, got {in_features} and {out_features}"
-            )
-        self.in_features = in_features
-        self.out_features = out_features
-        dtype = np.dtype(np.float32 if dtype is None else dtype)
+        check_sizes("Linear", in_features=in_features, out_features=out_features)
+        self.in_features = int(in_features)
+        self.out_features = int(out_features)
+        dtype = float_dtype("Linear", dtype)
         bound = 1.0 / math.sqrt(in_features)
         weight = np.random.uniform(-bound, bound, size=(out_features, in_features))
         self.weight = Parameter(weight.astype(dtype), backend=backend)
@@ -39,6 +38,13 @@ class Linear(Module):
             self.bias = None
 
     def forward(self, x):
+        if not isinstance(x, Tensor):
+            if not (hasattr(x, "shape") and hasattr(x, "dtype")):  # a NumPy/CuPy array is taken as it is
+                raise TypeError(
+                    f"Linear({self.in_features}, {self.out_features}): input must be a Tensor, got "
+                    f"{type(x).__name__}; wrap it: tg.Tensor(x)"
+                )
+            x = Tensor(x)
         if x.ndim == 0 or x.shape[-1] != self.in_features:
             raise ShapeError(
                 f"Linear({self.in_features}, {self.out_features}): input of shape {tuple(x.shape)} "

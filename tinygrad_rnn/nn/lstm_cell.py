@@ -143,6 +143,8 @@ class LSTMCell(RecurrentCell):
         rows = slice(self.gate_names.index("f") * H, (self.gate_names.index("f") + 1) * H)
         self.bias_ih.data[rows] = value
         self.bias_hh.data[rows] = 0
+        self.bias_ih._written_in_place()
+        self.bias_hh._written_in_place()
 
     # ------------------------------------------------------------------------------------------
 
@@ -232,7 +234,10 @@ class LSTMCell(RecurrentCell):
             state = (state[0], state[1], None)
         if len(state) != size:
             expected = "(h, c, a)" if size == 3 else "(h, c)"
-            raise TypeError(f"{self._describe()}: the state must be a tuple {expected}, got {len(state)} items")
+            raise TypeError(
+                f"{self._describe()}: the state must be a tuple {expected} of tensors of shape "
+                f"{tuple(batch_shape) + (self.hidden_size,)}, got {len(state)} items"
+            )
         checked = []
         for label, s in zip(("h", "c", "a"), state):
             width = len(self.sigmoid_gates) * self.hidden_size if label == "a" else self.hidden_size

@@ -10,15 +10,26 @@ from ..tensor import Tensor
 from .parameter import Parameter
 
 
-def _as_array(value):
-    """A state_dict value as an array: Tensors give their data, PyTorch tensors their NumPy copy."""
+def _as_array(name, value):
+    """A state_dict value as an array: Tensors give their data, PyTorch tensors their NumPy copy.
+    Anything that is not numbers (a string, None, a ragged list) raises a TypeError naming the key."""
     if isinstance(value, Tensor):
         return value.data
     if hasattr(value, "detach") and hasattr(value, "numpy"):  # a torch.Tensor, without importing torch
         return value.detach().cpu().numpy()
     if hasattr(value, "shape") and hasattr(value, "dtype"):
-        return value
-    return np.asarray(value)
+        array = value
+    else:
+        try:
+            array = np.asarray(value)
+        except ValueError:  # a ragged nested list
+            array = None
+    if array is None or np.dtype(array.dtype).kind not in "biuf":
+        shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
+        if hasattr(value, "dtype"):
+            shown = f"of dtype {value.dtype}"
+        raise TypeError(f"load_state_dict: '{name}' must be an array of numbers, got {type(value).__name__} {shown}")
+    return array
 
 
 class Module:
@@ -132,7 +143,7 @@ class Module:
         for name, value in state.items():
             if name not in own:
                 continue
-            array = _as_array(value)
+            array = _as_array(name, value)
             if tuple(array.shape) != own[name].shape:
                 raise ShapeError(
                     f"load_state_dict: '{name}' has shape {tuple(array.shape)} in the state, "
@@ -142,6 +153,7 @@ class Module:
         for name, array in arrays.items():
             p = own[name]
             p.data[...] = to_backend(array, backend_of(p.data).name).astype(p.dtype, copy=False)
+            p._written_in_place()  # a graph that saved the old values must not backward through the new
         return missing, unexpected
 
     def extra_repr(self):

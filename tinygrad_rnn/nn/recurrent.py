@@ -19,6 +19,7 @@ from ..autograd import time_step
 from ..errors import DTypeError, ShapeError
 from ..functional import cat, stack
 from ..tensor import Tensor
+from .arguments import check_sizes, float_dtype
 from .declaration import base_name, cell_step
 from .dropout import dropout as apply_dropout
 from .gru_cell import GRUCell, gru_variant
@@ -78,8 +79,7 @@ class RNNBase(Module):
     def __init__(self, input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, make_cell):
         super().__init__()
         name = type(self).__name__
-        if not isinstance(num_layers, int) or num_layers < 1:
-            raise ValueError(f"{name}: num_layers must be a positive integer, got {num_layers!r}")
+        check_sizes(name, input_size=input_size, hidden_size=hidden_size, num_layers=num_layers)
         if not 0 <= dropout <= 1:
             raise ValueError(f"{name}: dropout must lie in [0, 1], got {dropout}")
         self.input_size = input_size
@@ -123,7 +123,7 @@ class RNNBase(Module):
             outputs = []
             for direction in range(D):
                 cell = self.cells[layer * D + direction]
-                per_step = self._unroll(cell, flat, N, states[layer * D + direction], reverse=direction == 1)
+                per_step = self._unroll(cell, flat, [N] * T, states[layer * D + direction], reverse=direction == 1)
                 outputs.append(stack([s[out] if type(s) is tuple else s for s in per_step], axis=0))
                 finals.append(per_step[-1 if direction == 0 else 0])
                 if self.record_states:
@@ -133,9 +133,10 @@ class RNNBase(Module):
                 layer_input = apply_dropout(layer_input, self.dropout)  # between layers only
         return self._package(layer_input, finals, unbatched)
 
-    def _unroll(self, cell, flat_input, N, state, reverse):
-        """Run `cell` over the sequence; return the state after each step, in time order."""
-        x_proj = cell.project_input(flat_input).split(N, axis=0)  # T pieces of (N, G*H)
+    def _unroll(self, cell, flat_input, step_sizes, state, reverse):
+        """Run `cell` over the sequence; return the state after each step, in time order.
+        `step_sizes` is [N] * T: given as a list, so that an empty batch (N = 0) still makes T steps."""
+        x_proj = cell.project_input(flat_input).split(step_sizes, axis=0)  # T pieces of (N, G*H)
         weights = cell.recurrent_weights()
         T = len(x_proj)
         per_step = [None] * T
@@ -214,6 +215,8 @@ class RNNBase(Module):
         else:
             if not isinstance(hx, (tuple, list)) or len(hx) != len(names):
                 what = type(hx).__name__ + (f" of shape {tuple(hx.shape)}" if hasattr(hx, "shape") else "")
+                if isinstance(hx, (tuple, list)):  # say how many, and what each should be
+                    what += f" of {len(hx)} items; expected {len(names)} tensors, each {self._state_shape(N, unbatched)}"
                 expected = "(" + ", ".join(names) + ")"
                 raise TypeError(f"{self._describe()}: the initial state must be a tuple {expected}, got a {what}")
             given = list(hx)
@@ -248,6 +251,13 @@ class RNNBase(Module):
             states.append(cell.initial_state(state, (N,)))
         return states
 
+    def _state_shape(self, N, unbatched):
+        """'(L*D, N, H) = (2, 8, 16)': the shape of each initial state, in words and numbers."""
+        count = self.num_layers * self.num_directions
+        if unbatched:
+            return f"(num_layers * num_directions, hidden_size) = {(count, self.hidden_size)}"
+        return f"(num_layers * num_directions, batch, hidden_size) = {(count, N, self.hidden_size)}"
+
     def extra_repr(self):
         text = f"{self.input_size}, {self.hidden_size}"
         if self.num_layers != 1:
@@ -274,6 +284,7 @@ class RNN(RNNBase):
     ):
         if nonlinearity not in NONLINEARITIES:
             raise ValueError(f"RNN: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
+        dtype = float_dtype("RNN", dtype)
 
         def make_cell(layer_input):
             return RNNCell(layer_input, hidden_size, bias, nonlinearity, dtype=dtype, backend=backend)
@@ -304,6 +315,7 @@ class LSTM(RNNBase):
         bidirectional=False, variant="pytorch", forget_bias=None, dtype=None, backend=None,
     ):
         variant = lstm_variant(variant)
+        dtype = float_dtype("LSTM", dtype)
 
         def make_cell(layer_input):
             return LSTMCell(layer_input, hidden_size, bias, variant, forget_bias, dtype=dtype, backend=backend)
@@ -329,6 +341,7 @@ class GRU(RNNBase):
         bidirectional=False, variant="pytorch", dtype=None, backend=None,
     ):
         variant = gru_variant(variant)
+        dtype = float_dtype("GRU", dtype)
 
         def make_cell(layer_input):
             return GRUCell(layer_input, hidden_size, bias, variant, dtype=dtype, backend=backend)

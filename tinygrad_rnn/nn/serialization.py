@@ -5,9 +5,15 @@
 
 The file holds plain arrays only, written and read with allow_pickle=False, so loading a file
 from elsewhere cannot run code; NumPy reads it too: `np.load("lstm.npz", allow_pickle=False)`.
+
+A save never overwrites in place: it writes a temporary file beside the target, flushes it to
+disk, then renames it over the target (atomic on POSIX and Windows). A save that fails (disk full,
+a size limit, an exception, the process killed) leaves the previous checkpoint as it was.
 """
 
 import os
+import secrets
+import stat
 import zipfile
 import zlib
 
@@ -25,12 +31,50 @@ _READ_ERRORS = (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error)
 
 
 def save(module, path):
-    """Write `module.state_dict()` to `path` (exactly that name: no '.npz' is appended)."""
-    with zipfile.ZipFile(os.fspath(path), "w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
+    """Write `module.state_dict()` to `path` (exactly that name: no '.npz' is appended), atomically:
+    `path` holds either its previous content or the whole new file, never a mix."""
+    target = os.path.realpath(os.fspath(path))  # through a symlink to the file it names, as before
+    directory, base = os.path.split(target)
+    # Same directory as the target, so the final rename never crosses file systems.
+    temporary = os.path.join(directory, f".{base}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            if os.path.isfile(target):  # the new file keeps the old one's permissions
+                os.chmod(temporary, stat.S_IMODE(os.stat(target).st_mode))
+            _write_npz(module, f)
+            f.flush()
+            os.fsync(f.fileno())  # the bytes are on disk before the name points at them
+        os.replace(temporary, target)
+    except BaseException:  # KeyboardInterrupt too: the temporary file is ours to remove
+        try:
+            os.unlink(temporary)
+        except OSError:
+            pass
+        raise
+    _fsync_directory(directory)
+
+
+def _write_npz(module, f):
+    with zipfile.ZipFile(f, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
         for name, array in module.state_dict().items():
             host = backend_of(array).to_numpy(array)  # CuPy arrays come to the host first
             with archive.open(name + ".npy", "w", force_zip64=True) as entry:
                 np.lib.format.write_array(entry, np.ascontiguousarray(host), allow_pickle=False)
+
+
+def _fsync_directory(directory):
+    """Make the rename itself durable (POSIX); Windows cannot open a directory, and needs not."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def load(module, path, strict=True):
@@ -82,11 +126,22 @@ def _read_npz(where):
             f"load: {where!r} holds a single array of shape {tuple(contents.shape)} (a .npy file), "
             f"not a .npz archive of named arrays as save() writes"
         )
-    try:
-        with contents:
-            return {name: contents[name] for name in contents.files}
-    except _READ_ERRORS as exc:
-        raise SerializationError(f"load: {where!r} has a damaged array inside ({exc})") from exc
+    arrays = {}
+    with contents:
+        for name in contents.files:
+            try:
+                value = contents[name]
+            except _READ_ERRORS as exc:
+                raise SerializationError(f"load: {where!r} has a damaged array {name!r} ({exc})") from exc
+            if not isinstance(value, np.ndarray):
+                # np.load hands back raw bytes for an entry that is not a whole .npy array, as a
+                # save interrupted midway (by an older version, or by another writer) leaves.
+                raise SerializationError(
+                    f"load: {where!r} has a damaged array {name!r}: its entry holds {len(value)} bytes "
+                    f"that are not a .npy array (a save that failed midway leaves such a file)"
+                )
+            arrays[name] = value
+    return arrays
 
 
 def _is_npy(where):

@@ -1,4 +1,4 @@
-"""Elementwise nonlinearities: sigmoid, tanh, relu, exp, log.
+"""Elementwise functions of one input: sigmoid, tanh, relu, leaky_relu, abs, exp, log, sqrt.
 
 Backwards that are products of fresh temporaries work in place on them (`d *= grad`), saving
 an allocation per op, which matters when a BPTT step is a few microseconds of arithmetic.
@@ -9,6 +9,7 @@ import numpy as np
 
 from ..autograd import Function
 from ..backend import get_array_module
+from .dtypes import not_float
 
 
 class Sigmoid(Function):
@@ -23,6 +24,8 @@ class Sigmoid(Function):
     name = "sigmoid"
 
     def forward(self, x):
+        if x.dtype.kind != "f":
+            raise not_float(self.name, x)
         xp = get_array_module(x)
         with np.errstate(over="ignore", under="ignore"):
             y = 1 / (1 + xp.exp(-x))
@@ -43,6 +46,8 @@ class Tanh(Function):
     name = "tanh"
 
     def forward(self, x):
+        if x.dtype.kind != "f":
+            raise not_float(self.name, x)
         y = get_array_module(x).tanh(x)
         self.saved = (y,)
         return y
@@ -68,12 +73,47 @@ class ReLU(Function):
         return (grad * positive,)
 
 
+class LeakyReLU(Function):
+    """y = x where x > 0, else negative_slope * x;  dL/dx = dL/dy where x > 0, else
+    negative_slope * dL/dy (so at 0 the slope is negative_slope, as in PyTorch)."""
+
+    name = "leaky_relu"
+    negative_slope = 0.01  # the slope for x <= 0
+
+    def forward(self, x):
+        if x.dtype.kind != "f":
+            raise not_float(self.name, x)
+        positive = x > 0
+        self.saved = (positive,)
+        return get_array_module(x).where(positive, x, x * self.negative_slope)
+
+    def backward(self, grad):
+        (positive,) = self.saved
+        return (get_array_module(grad).where(positive, grad, grad * self.negative_slope),)
+
+
+class Abs(Function):
+    """y = |x|;  dL/dx = dL/dy * sign(x)  (0 at x = 0, as in PyTorch)."""
+
+    name = "abs"
+
+    def forward(self, x):
+        self.saved = (x,)
+        return get_array_module(x).abs(x)
+
+    def backward(self, grad):
+        (x,) = self.saved
+        return (grad * get_array_module(x).sign(x),)
+
+
 class Exp(Function):
     """y = exp(x);  dL/dx = dL/dy * y."""
 
     name = "exp"
 
     def forward(self, x):
+        if x.dtype.kind != "f":
+            raise not_float(self.name, x)
         y = get_array_module(x).exp(x)
         self.saved = (y,)
         return y
@@ -89,9 +129,28 @@ class Log(Function):
     name = "log"
 
     def forward(self, x):
+        if x.dtype.kind != "f":
+            raise not_float(self.name, x)
         self.saved = (x,)
         return get_array_module(x).log(x)
 
     def backward(self, grad):
         (x,) = self.saved
         return (grad / x,)
+
+
+class Sqrt(Function):
+    """y = sqrt(x);  dL/dx = dL/dy / (2 y)  (inf at x = 0, as in PyTorch)."""
+
+    name = "sqrt"
+
+    def forward(self, x):
+        if x.dtype.kind != "f":
+            raise not_float(self.name, x)
+        y = get_array_module(x).sqrt(x)
+        self.saved = (y,)
+        return y
+
+    def backward(self, grad):
+        (y,) = self.saved
+        return (grad / (2 * y),)

@@ -1,15 +1,32 @@
 """Ops that move elements without changing them: reshape, transpose, indexing, cat/stack/split,
 and the crossings between dtypes and backends."""
 
+import numpy as np
+
 from ..autograd import Function
 from ..backend import backend_of, get_array_module, scatter_add, to_backend
-from ..errors import ShapeError
+from ..errors import IndexingError, ShapeError
+
+
+def normalize_axis(op, axis, shape, ndim=None, name="axis"):
+    """`axis` as an index in [0, ndim) (ndim defaults to len(shape)); a negative axis counts from
+    the end. Anything else is an error naming the op, the argument and the shape: NumPy's
+    `axis % ndim` would quietly turn axis 3 of a 2-D tensor into axis 1."""
+    ndim = len(shape) if ndim is None else ndim
+    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
+        raise TypeError(f"{op}: {name} must be an integer, got {type(axis).__name__} {axis!r}")
+    if not -ndim <= axis < ndim:
+        valid = f"from {-ndim} to {ndim - 1}" if ndim else "none: it has no axes"
+        shown = f"axis {axis}" if name == "axis" else f"{name}={axis}"
+        raise IndexingError(f"{op}: {shown} is out of range for shape {tuple(shape)} (valid: {valid})")
+    return int(axis) % ndim
 
 
 class Reshape(Function):
     """y = x with a new shape;  dL/dx = dL/dy reshaped back."""
 
     name = "reshape"
+    shape = ()  # the new shape (may hold one -1)
 
     def forward(self, x):
         self.in_shape = x.shape
@@ -23,6 +40,7 @@ class Transpose(Function):
     """y = x with axes permuted;  dL/dx = dL/dy with the inverse permutation."""
 
     name = "transpose"
+    axes = ()  # the permutation: output axis i is input axis axes[i]
 
     def forward(self, x):
         return x.transpose(self.axes)
@@ -44,11 +62,15 @@ class GetItem(Function):
     """y = x[index];  dL/dx = zeros with dL/dy added at the picked positions (repeats add up)."""
 
     name = "getitem"
+    index = ()  # what goes between the brackets: ints, slices, None, ..., integer arrays
 
     def forward(self, x):
         self.in_shape = x.shape
         self.dtype = x.dtype
-        return x[self.index]
+        try:
+            return x[self.index]
+        except IndexError as exc:  # free when nothing is wrong: the check is NumPy's own
+            raise IndexingError(f"getitem: index {_show_index(self.index)} does not fit shape {tuple(x.shape)}: {exc}") from exc
 
     def backward(self, grad):
         xp = get_array_module(grad)
@@ -60,21 +82,28 @@ class GetItem(Function):
         return (grad_x,)
 
 
+def _show_index(index):
+    """An index as the user wrote it, roughly: x[1, 2:5] shows as (1, slice(2, 5, None))."""
+    text = repr(index)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
 class Cat(Function):
     """y = [a | b | ...] along `axis`;  each input gets its slice of dL/dy."""
 
     name = "cat"
     same_dtype = True
+    axis = 0  # the existing axis the inputs are joined along
 
     def forward(self, *arrays):
-        axis = self.axis
+        axis = normalize_axis("cat", self.axis, arrays[0].shape)
         ndim = arrays[0].ndim
         for a in arrays[1:]:
-            other = [n for i, n in enumerate(a.shape) if i != axis % ndim]
-            first = [n for i, n in enumerate(arrays[0].shape) if i != axis % ndim]
+            other = [n for i, n in enumerate(a.shape) if i != axis]
+            first = [n for i, n in enumerate(arrays[0].shape) if i != axis]
             if a.ndim != ndim or other != first:
                 shapes = ", ".join(str(tuple(x.shape)) for x in arrays)
-                raise ShapeError(f"cat: shapes {shapes} differ outside axis {axis}")
+                raise ShapeError(f"cat: shapes {shapes} differ outside axis {self.axis}")
         self.sizes = [a.shape[axis] for a in arrays]
         return get_array_module(arrays[0]).concatenate(arrays, axis=axis)
 
@@ -87,11 +116,13 @@ class Stack(Function):
 
     name = "stack"
     same_dtype = True
+    axis = 0  # where the new axis goes
 
     def forward(self, *arrays):
         shapes = {tuple(a.shape) for a in arrays}
         if len(shapes) > 1:
             raise ShapeError(f"stack: all inputs need one shape, got {', '.join(str(s) for s in shapes)}")
+        normalize_axis("stack", self.axis, arrays[0].shape, ndim=arrays[0].ndim + 1)  # a new axis may go last
         self.count = len(arrays)
         return get_array_module(arrays[0]).stack(arrays, axis=self.axis)
 
@@ -110,11 +141,16 @@ class Split(Function):
     """
 
     name = "split"
+    sizes = ()  # the length of each piece along `axis`
+    axis = 0  # the axis cut, as an index in [0, ndim)
 
     def forward(self, x):
         axis = self.axis
-        if sum(self.sizes) != x.shape[axis]:
-            raise ShapeError(f"split: sizes {list(self.sizes)} do not add up to axis {axis} of shape {tuple(x.shape)}")
+        if sum(self.sizes) != x.shape[axis] or min(self.sizes, default=0) < 0:
+            raise ShapeError(
+                f"split: sizes {list(self.sizes)} must be >= 0 and add up to {x.shape[axis]}, the length of "
+                f"axis {axis} of shape {tuple(x.shape)}"
+            )
         self.in_shape = x.shape
         self.dtype = x.dtype
         return _split_at(x, self.sizes, axis)
@@ -153,6 +189,7 @@ class Cast(Function):
     """y = x converted to `dtype`;  dL/dx = dL/dy converted back."""
 
     name = "cast"
+    dtype = None  # the dtype converted to (a numpy.dtype)
 
     def forward(self, x):
         self.in_dtype = x.dtype
@@ -166,6 +203,7 @@ class ToBackend(Function):
     """y = x copied to another backend;  dL/dx = dL/dy copied back."""
 
     name = "to"
+    backend = "numpy"  # the name of the backend copied to
 
     def forward(self, x):
         self.source = backend_of(x).name

@@ -1,5 +1,6 @@
 """Adagrad (Duchi et al., 2011): each element's step shrinks with the sum of its squared gradients."""
 
+from .hyperparameters import AT_LEAST_0, check_hyperparameters
 from .optimizer import Optimizer
 
 
@@ -16,19 +17,9 @@ class Adagrad(Optimizer):
     min-char-rnn (Karpathy) trains with this rule, lr 0.1.
     """
 
+    ranges = dict.fromkeys(("lr", "lr_decay", "weight_decay", "initial_accumulator_value", "eps"), AT_LEAST_0)
+
     def __init__(self, params, lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0, eps=1e-10):
-        if lr < 0:
-            raise ValueError(f"Adagrad: invalid learning rate {lr} (must be >= 0)")
-        if lr_decay < 0:
-            raise ValueError(f"Adagrad: invalid lr_decay {lr_decay} (must be >= 0)")
-        if weight_decay < 0:
-            raise ValueError(f"Adagrad: invalid weight_decay {weight_decay} (must be >= 0)")
-        if initial_accumulator_value < 0:
-            raise ValueError(
-                f"Adagrad: invalid initial_accumulator_value {initial_accumulator_value} (must be >= 0)"
-            )
-        if eps < 0:
-            raise ValueError(f"Adagrad: invalid eps {eps} (must be >= 0)")
         defaults = dict(
             lr=lr,
             lr_decay=lr_decay,
@@ -36,6 +27,7 @@ class Adagrad(Optimizer):
             initial_accumulator_value=initial_accumulator_value,
             eps=eps,
         )
+        check_hyperparameters("Adagrad", defaults, self.ranges)
         super().__init__(params, defaults)
 
     def update(self, param, grad, state, xp):

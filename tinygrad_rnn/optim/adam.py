@@ -3,6 +3,7 @@ moments, with the bias of their zero start corrected."""
 
 import math
 
+from .hyperparameters import AT_LEAST_0, FROM_0_BELOW_1, check_hyperparameters
 from .optimizer import Optimizer
 
 
@@ -21,16 +22,12 @@ class Adam(Optimizer):
     m_0 = v_0 = 0. eps is added after the square root, as in PyTorch and the paper.
     """
 
+    ranges = {"lr": AT_LEAST_0, "betas": FROM_0_BELOW_1, "eps": AT_LEAST_0, "weight_decay": AT_LEAST_0}
+
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False):
-        if lr < 0:
-            raise ValueError(f"Adam: invalid learning rate {lr} (must be >= 0)")
-        if eps < 0:
-            raise ValueError(f"Adam: invalid eps {eps} (must be >= 0)")
-        if len(betas) != 2 or not all(0 <= b < 1 for b in betas):
-            raise ValueError(f"Adam: invalid betas {betas} (two numbers in [0, 1))")
-        if weight_decay < 0:
-            raise ValueError(f"Adam: invalid weight_decay {weight_decay} (must be >= 0)")
-        defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay, amsgrad=amsgrad)
+        defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad)
+        check_hyperparameters("Adam", defaults, self.ranges)
+        defaults["betas"] = tuple(betas)
         super().__init__(params, defaults)
 
     def update(self, param, grad, state, xp):

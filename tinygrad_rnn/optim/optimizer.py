@@ -10,12 +10,15 @@ import numpy as np
 
 from ..backend import backend_of, get_array_module, to_backend
 from ..tensor import Tensor
+from .hyperparameters import check_hyperparameters
 
 
 class Optimizer:
     """Optimizer(params, defaults): `params` is any iterable of Tensors (e.g. `model.parameters()`);
     `defaults` maps each hyperparameter name to its value. Hyperparameters are plain attributes
     (`opt.lr = 1e-4` changes the learning rate from the next step on)."""
+
+    ranges = {}  # hyperparameter name -> (test, its words): what check_hyperparameters enforces
 
     def __init__(self, params, defaults):
         if isinstance(params, Tensor):
@@ -57,6 +60,7 @@ class Optimizer:
                 continue
             xp = get_array_module(p.data)
             self.update(p.data, p.grad.data, state, xp)
+            p._written_in_place()  # a graph that saved the old values must not backward through the new
 
     def update(self, param, grad, state, xp):
         """Change the array `param` in place, given its gradient array and its state dict."""
@@ -88,6 +92,7 @@ class Optimizer:
                     f"{type(self).__name__}.load_state_dict: state for parameter {index}, "
                     f"but this optimizer has {len(self.params)} parameters"
                 )
+        check_hyperparameters(type(self).__name__, {**self.hyperparameters(), **hyper}, self.ranges)
         for name, value in hyper.items():
             setattr(self, name, value)
         self.state = [{} for _ in self.params]

@@ -1,6 +1,7 @@
 """RMSprop (Hinton's lecture 6e, 2012): steps divided by a running root mean square of the
 gradient; the centered form (Graves, 2013) divides by a running standard deviation instead."""
 
+from .hyperparameters import AT_LEAST_0, FROM_0_TO_1, check_hyperparameters
 from .optimizer import Optimizer
 
 
@@ -18,18 +19,12 @@ class RMSprop(Optimizer):
         otherwise:     p <- p - lr * d
     """
 
+    # alpha outside [0, 1] makes the running mean of g^2 negative (PyTorch only asks alpha >= 0).
+    ranges = {"lr": AT_LEAST_0, "alpha": FROM_0_TO_1, "eps": AT_LEAST_0, "weight_decay": AT_LEAST_0, "momentum": AT_LEAST_0}
+
     def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0, centered=False):
-        if lr < 0:
-            raise ValueError(f"RMSprop: invalid learning rate {lr} (must be >= 0)")
-        if eps < 0:
-            raise ValueError(f"RMSprop: invalid eps {eps} (must be >= 0)")
-        if momentum < 0:
-            raise ValueError(f"RMSprop: invalid momentum {momentum} (must be >= 0)")
-        if weight_decay < 0:
-            raise ValueError(f"RMSprop: invalid weight_decay {weight_decay} (must be >= 0)")
-        if alpha < 0:
-            raise ValueError(f"RMSprop: invalid alpha {alpha} (must be >= 0)")
         defaults = dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum, centered=centered)
+        check_hyperparameters("RMSprop", defaults, self.ranges)
         super().__init__(params, defaults)
 
     def update(self, param, grad, state, xp):

@@ -1,5 +1,6 @@
 """Stochastic gradient descent, with optional momentum (heavy ball or Nesterov) and weight decay."""
 
+from .hyperparameters import ANY, AT_LEAST_0, check_hyperparameters
 from .optimizer import Optimizer
 
 
@@ -18,19 +19,16 @@ class SGD(Optimizer):
     agree while lr stays constant.
     """
 
+    ranges = {"lr": AT_LEAST_0, "momentum": AT_LEAST_0, "dampening": ANY, "weight_decay": AT_LEAST_0}
+
     def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False):
-        if lr < 0:
-            raise ValueError(f"SGD: invalid learning rate {lr} (must be >= 0)")
-        if momentum < 0:
-            raise ValueError(f"SGD: invalid momentum {momentum} (must be >= 0)")
-        if weight_decay < 0:
-            raise ValueError(f"SGD: invalid weight_decay {weight_decay} (must be >= 0)")
+        defaults = dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay, nesterov=nesterov)
+        check_hyperparameters("SGD", defaults, self.ranges)
         if nesterov and (momentum <= 0 or dampening != 0):
             raise ValueError(
                 f"SGD: Nesterov momentum needs momentum > 0 and dampening = 0, "
                 f"got momentum={momentum}, dampening={dampening}"
             )
-        defaults = dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay, nesterov=nesterov)
         super().__init__(params, defaults)
 
     def update(self, param, grad, state, xp):
