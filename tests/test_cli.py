@@ -1,4 +1,4 @@
-"""The command line: `tinygrad-rnn demo | graph | gradflow` and `python -m tinygrad_rnn`."""
+"""The command line: `tinygrad-rnn demo | graph | gradflow | explore` and `python -m tinygrad_rnn`."""
 
 import os
 import subprocess
@@ -49,6 +49,8 @@ def test_demo_end_to_end(tmp_path, capsys):
     for label in ("RNN (tanh)", "LSTM", "GRU", "LSTM 1997 (no forget gate)"):
         assert label in out
     assert "at the initial state h_0" in out and "warning" not in out
+    page = tmp_path / "out" / "explore.html"  # the gradient explorer (tests/test_explore*.py test it)
+    assert str(page) in out and page.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
 
 
 def test_demo_without_graphviz_still_writes_dot_and_plots(tmp_path):
@@ -59,6 +61,7 @@ def test_demo_without_graphviz_still_writes_dot_and_plots(tmp_path):
     assert (out / "lstm_step.dot").stat().st_size > 1000 and (out / "lstm_unrolled_3.dot").exists()
     assert not (out / "lstm_step.svg").exists()
     assert (out / "gradient_flow_50.png").stat().st_size > 1000
+    assert not (out / "explore.html").exists() and "explorer page: not made, it needs Graphviz's dot" in result.stdout
     assert "Traceback" not in result.stderr
 
 
@@ -101,14 +104,15 @@ def test_gradflow(tmp_path, capsys):
 # Help and bad arguments
 
 
-@pytest.mark.parametrize("command", [[], ["demo"], ["graph"], ["gradflow"]])
+@pytest.mark.parametrize("command", [[], ["demo"], ["graph"], ["gradflow"], ["explore"]])
 def test_help(command, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(command + ["--help"])
     assert exit_info.value.code == 0
     out = capsys.readouterr().out
     assert out.startswith("usage: tinygrad-rnn")
-    words = {(): "gradflow", ("demo",): "--out", ("graph",): "--level", ("gradflow",): "--cells"}
+    words = {(): "explore", ("demo",): "--out", ("graph",): "--level", ("gradflow",): "--cells",
+             ("explore",): "--forget-bias"}
     assert words[tuple(command)] in out
 
 

@@ -1,9 +1,10 @@
-"""The command line: `tinygrad-rnn demo | graph | gradflow` (also `python -m tinygrad_rnn`).
+"""The command line: `tinygrad-rnn demo | graph | gradflow | explore` (also `python -m tinygrad_rnn`).
 
     tinygrad-rnn demo --out demo_out
     tinygrad-rnn graph --cell lstm-1997 --steps 5 --level op -o lstm1997.svg
     tinygrad-rnn gradflow --cells rnn,lstm,gru --steps 100 -o flow.png
     tinygrad-rnn graph --cell mycells:LeakyCell -o leaky.svg      # your own cell class
+    tinygrad-rnn explore --cell lstm --steps 30 -o explore.html
 
 A bad argument prints one line (what is wrong and what would be right) and exits with code 2;
 a failure while running (Graphviz missing, a file that cannot be written) prints one line and
@@ -12,6 +13,7 @@ exits with code 1.
 
 import argparse
 import importlib
+import inspect
 import os
 import sys
 
@@ -95,11 +97,37 @@ def cell_kinds(text):
     return [cell_kind(k) for k in kinds]
 
 
+def float_list(text):
+    try:
+        values = [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        values = []
+    if not values:
+        raise argparse.ArgumentTypeError(f"expected a number or comma-separated numbers, e.g. 0,1; got {text!r}")
+    return values
+
+
+def step_list(text):
+    try:
+        values = [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        values = []
+    if not values or min(values) < 0:
+        raise argparse.ArgumentTypeError(f"expected comma-separated step numbers from 0, e.g. 0,10,29; got {text!r}")
+    return values
+
+
+def _lstm_has_input_bias():
+    from .nn import LSTMCell
+
+    return "input_bias" in inspect.signature(LSTMCell.__init__).parameters
+
+
 def build_parser():
     parser = Parser(
         prog=PROG,
         description="See how gradients move through recurrent networks: computation graphs "
-        "(Graphviz) and gradient-flow plots (matplotlib).",
+        "(Graphviz), gradient-flow plots (matplotlib) and the gradient explorer (one web page).",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     commands.required = True
@@ -142,6 +170,34 @@ def build_parser():
     flow.add_argument("--hidden", type=positive_int, default=32, metavar="H", help="hidden size (default 32)")
     flow.add_argument("--seed", type=seed_int, default=0, help="seed of the random weights and inputs (default 0)")
     flow.add_argument("-o", "--output", required=True, metavar="FILE", help="file to write: .png .svg or .pdf")
+
+    explore = commands.add_parser(
+        "explore",
+        help="write the gradient explorer: one web page to move through time and between cells",
+        description="Trace BPTT through each cell (loss on the last step's h) and write one "
+        "self-contained HTML page (no network, no server): the unrolled graph with edges as wide as "
+        "their gradient, heatmaps of |dL/dh_t| (and |dL/dc_t|), the gradient norm against time lag, "
+        "and each step's ops with its gates' values and gradients. Open it in a browser.",
+    )
+    explore.add_argument("--cell", type=cell_kinds, default=["rnn", "lstm", "gru", "lstm-1997"], metavar="KINDS",
+                         help=f"one cell or several, comma-separated, side by side with a switch: "
+                         f"{', '.join(CELL_KINDS)} (default rnn,lstm,gru,lstm-1997), or module:Class for a "
+                         f"cell class of your own (imported from the current folder)")
+    explore.add_argument("--steps", type=positive_int, default=30, metavar="T", help="time steps (default 30)")
+    explore.add_argument("--hidden", type=positive_int, default=16, metavar="H", help="hidden size (default 16)")
+    explore.add_argument("--forget-bias", type=float_list, default=[None], metavar="B",
+                         help="the LSTM's forget-gate bias; several (e.g. 0,1) make one run each; "
+                         "a negative first value needs '=': --forget-bias=-1,1")
+    if _lstm_has_input_bias():
+        explore.add_argument("--input-bias", type=float_list, default=[None], metavar="B",
+                             help="the LSTM's input-gate bias; several make one run each; a negative "
+                             "first value needs '=': --input-bias=-1,1")
+    explore.add_argument("--loss", choices=("last", "all"), default="last",
+                         help="last: L = sum of h at the last step (default); all: sum over every step")
+    explore.add_argument("--detail-steps", type=step_list, default=None, metavar="STEPS",
+                         help="the steps whose ops are drawn (default: all up to 40 steps, else a chosen set)")
+    explore.add_argument("--seed", type=seed_int, default=0, help="seed of the random weights and inputs (default 0)")
+    explore.add_argument("-o", "--output", required=True, metavar="FILE", help="the page to write: .html")
     return parser
 
 
@@ -152,6 +208,7 @@ def main(argv=None):
         args = parser.parse_args(argv)
         _check_extension(args)
         _check_output_folder(args)
+        _check_explore(args)
     except UsageError as exc:
         print(exc, file=sys.stderr)
         return 2
@@ -163,7 +220,7 @@ def main(argv=None):
 
 
 def _check_extension(args):
-    allowed = {"graph": GRAPH_FORMATS, "gradflow": PLOT_FORMATS}.get(args.command)
+    allowed = {"graph": GRAPH_FORMATS, "gradflow": PLOT_FORMATS, "explore": (".html", ".htm")}.get(args.command)
     if allowed is None:
         return
     ext = os.path.splitext(args.output)[1].lower()
@@ -185,6 +242,20 @@ def _check_output_folder(args):
         raise UsageError(
             f"{PROG} {args.command}: error: cannot write into {target!r}: {folder!r} is a file, not a folder"
         )
+
+
+def _check_explore(args):
+    if args.command != "explore":
+        return
+    if args.detail_steps is not None and max(args.detail_steps) >= args.steps:
+        raise UsageError(f"{PROG} explore: error: --detail-steps {max(args.detail_steps)} is not one of the "
+                         f"{args.steps} steps 0 .. {args.steps - 1}")
+    from .viz.demo import explorer_runs
+
+    try:
+        explorer_runs(args.cell, args.forget_bias, getattr(args, "input_bias", [None]))
+    except ValueError as exc:
+        raise UsageError(f"{PROG} explore: error: {exc}") from exc
 
 
 def run_demo(args):
@@ -221,4 +292,15 @@ def run_gradflow(args):
     return 0
 
 
-COMMANDS = {"demo": run_demo, "graph": run_graph, "gradflow": run_gradflow}
+def run_explore(args):
+    from .viz.demo import explorer_page
+
+    page = explorer_page(args.cell, steps=args.steps, hidden_size=args.hidden, seed=args.seed,
+                         forget_biases=args.forget_bias, input_biases=getattr(args, "input_bias", [None]),
+                         loss=args.loss, detail_steps=args.detail_steps)
+    path = page.save(args.output)
+    print(f"{path} ({os.path.getsize(path) / 1e6:.2f} MB): {', '.join(run['label'] for run in page.runs)}")
+    return 0
+
+
+COMMANDS = {"demo": run_demo, "graph": run_graph, "gradflow": run_gradflow, "explore": run_explore}

@@ -78,6 +78,7 @@ class GradientTrace:
         self.jacobian_h_init = fields["jacobian_h_init"]
         self.jacobian_c = fields["jacobian_c"]
         self.jacobian_c_init = fields["jacobian_c_init"]
+        self.graph = fields.get("graph")  # the loss tensor, with keep_graph=True
 
     @property
     def steps(self):
@@ -199,7 +200,7 @@ def _norms(arrays):
     return np.sqrt(np.sum(flat * flat, axis=1))
 
 
-def trace_gradients(model, x, state=None, loss="last", bptt=None, batch_index=0, jacobians=True):
+def trace_gradients(model, x, state=None, loss="last", bptt=None, batch_index=0, jacobians=True, keep_graph=False):
     """Run `model` (a cell, or a one-layer one-direction RNN/LSTM/GRU) over `x` and trace BPTT.
 
     x:           (T, N, input_size), or unbatched (T, input_size); a Tensor or an array. For a
@@ -215,9 +216,16 @@ def trace_gradients(model, x, state=None, loss="last", bptt=None, batch_index=0,
     batch_index: the batch element whose Jacobians are computed.
     jacobians:   compute jacobian_h (and jacobian_c); costs one backward pass per hidden unit
                  (two per unit for an LSTM). Set False for long sequences when not needed.
+    keep_graph:  keep the unrolled graph for drawing: `trace.graph` is the loss tensor, every op
+                 behind it with its gradient norms recorded (viz.record_gradients), so the
+                 drawings show the same numbers as the trace. Needs jacobians=False (their extra
+                 backward passes would overwrite those gradients).
 
     The parameters' .grad are left as they were. Returns a GradientTrace.
     """
+    if keep_graph and jacobians:
+        raise ValueError("trace_gradients: keep_graph=True needs jacobians=False: the Jacobians' extra "
+                         "backward passes would overwrite the gradients the kept graph shows")
     cell, x = _cell_and_input(model, x)
     N = x.shape[1]
     if bptt is not None and (isinstance(bptt, bool) or not isinstance(bptt, int) or bptt < 1):
@@ -239,6 +247,11 @@ def trace_gradients(model, x, state=None, loss="last", bptt=None, batch_index=0,
     try:
         run = _unroll(cell, x, initial, slots, bptt)
         L = _loss(loss, run["hs"], run["cs"])
+        if keep_graph:
+            from ..viz.record import record_gradients  # viz imports the tracer, not the other way round
+
+            L.name = L.name or "L"
+            record_gradients(L)
         L.backward(retain_graph=jacobians)
         fields = _gradients(run, h_init, c_init, has_c, slots)
         declaration = cell.declaration
@@ -253,6 +266,7 @@ def trace_gradients(model, x, state=None, loss="last", bptt=None, batch_index=0,
             loss=float(L.item()),
             bptt=bptt,
             batch_index=batch_index,
+            graph=L if keep_graph else None,
         )
         fields.update(_jacobians(run, h_init, c_init, has_c, batch_index) if jacobians else _no_jacobians())
     finally:
@@ -297,7 +311,7 @@ def _cell_and_input(model, x):
         )
     if data.shape[0] == 0:
         raise ShapeError(f"trace_gradients: x of shape {tuple(data.shape)} has no time steps")
-    return cell, Tensor(data)  # a fresh leaf: the tracer never touches the caller's x
+    return cell, Tensor(data, name="x")  # a fresh leaf: the tracer never touches the caller's x
 
 
 def _slots(declaration):
@@ -355,7 +369,9 @@ def _unroll(cell, x, initial, slots, bptt):
         parts = state if isinstance(state, tuple) else (state,)
         carried_in = None if slots["carried"] is None else parts[slots["carried"]]
         with time_step(t):
-            state = cell(x[t], state)
+            x_t = x[t]
+            x_t.name = "x_t"
+            state = cell(x_t, state)
         parts = state if isinstance(state, tuple) else (state,)
         h_t = parts[slots["h"]]
         h_t.retain_grad()

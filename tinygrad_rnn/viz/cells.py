@@ -11,7 +11,7 @@ picture, so they are listed in the graph's title line instead.
 """
 
 from . import style
-from .elements import (EdgeWidths, display_name, format_norm, format_shape, is_scalar_constant,
+from .elements import (EdgeWidths, add_edge, display_name, format_norm, format_shape, is_scalar_constant,
                        leaf_step, place_nodes, split_hubs, tensor_grad_norm, tensor_label)
 from ..nn.declaration import CellStep
 
@@ -33,6 +33,7 @@ def draw_cells(dot, view, declared, show_grad, cluster_by_time):
         ops = members[number]
         node, step = f"cell{number}", ops[0].step
         node_step[node] = step
+        dot.drawn[node] = ops
         if step is None:
             names = _unique([fn.name for fn in ops])
             labels[node] = ", ".join(names[:4]) + (", ..." if len(names) > 4 else "")
@@ -48,11 +49,13 @@ def draw_cells(dot, view, declared, show_grad, cluster_by_time):
             labels[node] = display_name(t, step) or format_shape(t.shape)
             role = declared.role_of(t)
             nodes.append((node, tensor_label(t, show_grad, step), style.tensor_node_attrs(role)))
+            dot.drawn[node] = t
             if step is not None:
                 node_step[node] = step
                 single_use[node] = f"cell{groups[id(view.uses(t)[0][0])]}"
         elif id(t) in view.outputs:
             nodes.append((node, tensor_label(t, show_grad), style.tensor_node_attrs("output")))
+            dot.drawn[node] = t
 
     edges = []
     for tail, head, t, consumers in _edges(view, declared, derived, groups):
@@ -74,7 +77,7 @@ def draw_cells(dot, view, declared, show_grad, cluster_by_time):
         label = None
         if name and not (tail.startswith("stub_") or head.startswith("stub_")):  # a stub says it
             label = dict(label=name, fontname=style.FONT, fontsize="8", fontcolor="#666666")
-        dot.edge(tail, head, **widths.edge_attrs(g, on_cec, t.shape, label))
+        add_edge(dot, tail, head, t, g, widths.edge_attrs(g, on_cec, t.shape, label))
 
     if not parameters:
         return None

@@ -3,12 +3,14 @@
     viz.demo.lstm_step_graph()                  # one LSTM step, every op
     viz.demo.unrolled_graph("lstm", steps=3)    # an unrolled layer, CEC highlighted
     viz.demo.gradient_flow_traces(["rnn", "lstm", "gru"], steps=50)
+    viz.demo.explorer_page(["rnn", "lstm"])     # the interactive explorer page
     viz.demo.run_demo("demo_out")               # all of it, written to a folder
 
 Weights are drawn from NumPy's global generator after `np.random.seed(seed)` (as the cells do),
 so every run draws the same pictures.
 """
 
+import inspect
 import os
 import time
 
@@ -41,9 +43,12 @@ def label_of(kind):
     return LABELS.get(kind, kind.upper() if kind.startswith(("lstm", "gru")) else kind)
 
 
-def make_cell(kind, input_size, hidden_size):
-    """nn.make_cell(kind, ...) for a kind's name; `kind(input_size, hidden_size)` for a cell class."""
-    return kind(input_size, hidden_size) if isinstance(kind, type) else nn.make_cell(kind, input_size, hidden_size)
+def make_cell(kind, input_size, hidden_size, **kwargs):
+    """nn.make_cell(kind, ...) for a kind's name; `kind(input_size, hidden_size)` for a cell class.
+    Other keyword arguments (forget_bias, ...) go to the constructor."""
+    if isinstance(kind, type):
+        return kind(input_size, hidden_size, **kwargs)
+    return nn.make_cell(kind, input_size, hidden_size, **kwargs)
 
 
 def make_layer(kind, input_size, hidden_size):
@@ -100,6 +105,48 @@ def gradient_flow_traces(kinds, steps=50, hidden_size=32, input_size=8, batch=4,
     return traces
 
 
+def explorer_runs(kinds, forget_biases=(None,), input_biases=(None,)):
+    """[(label, kind, constructor keyword arguments)]: each kind once, and an LSTM with a learned
+    forget gate once per forget bias (and input bias), so that two biases can be compared."""
+    runs = []
+    for kind in kinds:
+        probe = make_cell(kind, 1, 1)
+        takes = inspect.signature(type(probe).__init__).parameters
+        options = [{}]
+        if "forget_bias" in takes and "f" in getattr(probe, "gate_names", ()):  # a learned forget gate
+            options = [dict(o, forget_bias=b) for o in options for b in forget_biases]
+        if "input_bias" in takes and "i" in getattr(probe, "gate_names", ()):
+            options = [dict(o, input_bias=b) for o in options for b in input_biases]
+        for kwargs in options:
+            kwargs = {k: v for k, v in kwargs.items() if v is not None}
+            extra = [f"{k.replace('_', ' ')} {v:g}" for k, v in kwargs.items()]
+            runs.append((label_of(kind) + (f" ({', '.join(extra)})" if extra else ""), kind, kwargs))
+    for name, given in (("forget_bias", forget_biases), ("input_bias", input_biases)):
+        if any(b is not None for b in given) and not any(name in kwargs for _, _, kwargs in runs):
+            raise ValueError(f"a {name.replace('_', ' ')} was given, but none of the cells "
+                             f"{', '.join(k if isinstance(k, str) else k.__name__ for k in kinds)} has "
+                             f"that gate's bias (e.g. lstm has a forget gate; lstm-1997 has none)")
+    return runs
+
+
+def explorer_page(kinds=("rnn", "lstm", "gru", "lstm-1997"), steps=30, hidden_size=16, input_size=4, seed=0,
+                  forget_biases=(None,), input_biases=(None,), loss="last", detail_steps=None):
+    """The gradient explorer page (viz.explore) for the cells `kinds` (names of nn.CELL_KINDS or
+    cell classes), all reading the same random input of `steps` steps, each cell's weights drawn
+    after np.random.seed(seed)."""
+    from .explorer import explore
+
+    x = np.random.default_rng(seed).standard_normal((steps, 1, input_size))
+    traces = {}
+    for label, kind, kwargs in explorer_runs(kinds, forget_biases, input_biases):
+        np.random.seed(seed)
+        cell = make_cell(kind, input_size, hidden_size, **kwargs)
+        traces[label] = trace_gradients(cell, x.astype(cell.weight_ih.dtype), loss=loss, jacobians=False,
+                                        keep_graph=True)
+    title = f"Gradient explorer: {', '.join(traces)} over {steps} steps"
+    return explore(traces, detail_steps=detail_steps, title=title)
+
+
 def write_graph(graph, stem, formats=("dot", "svg", "png")):
     """Save `graph` as stem.dot, stem.svg, stem.png; returns (paths written, GraphvizError or None)."""
     written = []
@@ -153,6 +200,11 @@ def run_demo(out="demo_out", echo=print):
     carousel = lstm.carousel_share()
     echo(f"  In the LSTM the carousel f_t * dL/dc_t carries {100 * carousel[1:].mean():.0f}% of dL/dc_(t-1) on "
          f"average (see {os.path.basename(path)}); without a forget gate (1997) it passes dL/dc_t back unchanged.")
+    if missing_dot:
+        echo("  the gradient explorer page: not made, it needs Graphviz's dot (see the warning below)")
+    else:
+        path = explorer_page(kinds, steps=30).save(os.path.join(out, "explore.html"))
+        echo(f"  the gradient explorer, RNN / LSTM / GRU / LSTM 1997 over 30 steps (open it in a browser): {path}")
     echo(f"done in {time.time() - start:.1f} s")
     if missing_dot:
         echo(f"warning: {missing_dot}")

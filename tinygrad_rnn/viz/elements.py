@@ -109,6 +109,17 @@ class EdgeWidths:
         return {"penwidth": f"{width:.2f}"}
 
 
+def add_edge(dot, tail, head, tensor, g, attrs):
+    """Draw one edge and note it in `dot.drawn_edges` as 'e<k>' (the k-th edge drawn) -> (tail,
+    head, tensor, gradient norm); with `dot.edge_ids` the DOT id is that key too, and SVG output
+    keeps it, so two edges between the same nodes (h_t and c_t into the next cell) stay apart."""
+    key = f"e{len(dot.drawn_edges)}"
+    if dot.edge_ids:
+        attrs = dict(attrs, id=key)
+    dot.edge(tail, head, **attrs)
+    dot.drawn_edges[key] = (tail, head, tensor, g)
+
+
 def cec_attrs(attrs):
     """The cell-state path: class="cec" (for SVG styling and tests), bold, one colour."""
     attrs = dict(attrs)

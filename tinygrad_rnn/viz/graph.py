@@ -20,7 +20,7 @@ import warnings
 from ..autograd import Function
 from . import style
 from .cells import draw_cells
-from .elements import (EdgeWidths, add_legend, display_name, format_shape,
+from .elements import (EdgeWidths, add_edge, add_legend, display_name, format_shape,
                        is_scalar_constant, leaf_step, place_nodes, split_hubs, tensor_grad_norm, tensor_label)
 from .record import as_tensor_list
 from .render import digraph, import_graphviz
@@ -33,7 +33,7 @@ RANKDIRS = ("LR", "RL", "TB", "BT")
 
 
 def draw_graph(*outputs, level="op", show_grad=True, cluster_by_time=True, highlight="cec", rankdir="LR",
-               show_unnamed=False, legend=True, title=None):
+               show_unnamed=False, legend=True, title=None, steps=None):
     """Draw the graph behind `outputs` (Tensors); returns a graphviz.Digraph.
 
     level:           'op' draws every op; 'cell' draws each cell call as one node labelled with
@@ -58,13 +58,29 @@ def draw_graph(*outputs, level="op", show_grad=True, cluster_by_time=True, highl
                      op to op stands for them, so the named gates and states stand out).
     legend:          add a legend of the colours.
     title:           a line of text above the graph.
+    steps:           level='op' only: draw just the ops of these time steps (an int or a
+                     collection), the tensors they read from elsewhere drawn as inputs: one
+                     step of a long unrolled graph.
+
+    The Digraph also says what it drew: `g.drawn` maps each node id to its tensor, op, or (a cell
+    step) list of ops, and `g.drawn_edges` maps 'e<k>' (the k-th edge) to (tail id, head id,
+    tensor, gradient norm).
     """
-    outputs = as_tensor_list(outputs, "draw_graph")
+    view = TapeView(as_tensor_list(outputs, "draw_graph"))
+    return draw_view(view, level=level, show_grad=show_grad, cluster_by_time=cluster_by_time, highlight=highlight,
+                     rankdir=rankdir, show_unnamed=show_unnamed, legend=legend, title=title, steps=steps)
+
+
+def draw_view(view, level="op", show_grad=True, cluster_by_time=True, highlight="cec", rankdir="LR",
+              show_unnamed=False, legend=True, title=None, steps=None, edge_ids=False):
+    """draw_graph for a walk already made (a TapeView): drawing many steps of one graph one by one
+    walks the tape once. edge_ids=True gives every edge its key in g.drawn_edges as DOT id."""
     _check_choice("level", level, LEVELS)
     _check_choice("highlight", highlight, HIGHLIGHTS)
     _check_choice("rankdir", rankdir, RANKDIRS)
+    if steps is not None and level != "op":
+        raise ValueError("draw_graph: steps= picks time steps at level='op' only; level='cell' draws them all")
     graphviz = import_graphviz()
-    view = TapeView(outputs)
     if level == "cell" and view.ops and all(fn.step is None for fn in view.ops):
         warnings.warn(
             "draw_graph(level='cell'): no op of this graph recorded a time step, so there are no "
@@ -75,8 +91,9 @@ def draw_graph(*outputs, level="op", show_grad=True, cluster_by_time=True, highl
     declared = Declared(view, highlight=highlight == "cec")
     cec = declared.cec
     dot = digraph(graphviz, rankdir)
+    dot.drawn, dot.drawn_edges, dot.edge_ids = {}, {}, edge_ids
     if level == "op":
-        _draw_ops(dot, view, declared, show_grad, cluster_by_time, show_unnamed)
+        _draw_ops(dot, view, declared, show_grad, cluster_by_time, show_unnamed, _step_filter(steps))
         note = None
     else:
         note = draw_cells(dot, view, declared, show_grad, cluster_by_time)
@@ -88,6 +105,14 @@ def draw_graph(*outputs, level="op", show_grad=True, cluster_by_time=True, highl
     return dot
 
 
+def _step_filter(steps):
+    """A test `keep(op)` for the ops to draw; None keeps all."""
+    if steps is None:
+        return None
+    wanted = {steps} if isinstance(steps, int) else set(steps)
+    return lambda fn: fn.step in wanted
+
+
 def _check_choice(label, value, choices):
     if value not in choices:
         raise ValueError(f"draw_graph: {label} must be one of {', '.join(map(repr, choices))}; got {value!r}")
@@ -97,11 +122,17 @@ def _check_choice(label, value, choices):
 # level='op': every op and every named tensor
 
 
-def _draw_ops(dot, view, declared, show_grad, cluster_by_time, show_unnamed):
+def _draw_ops(dot, view, declared, show_grad, cluster_by_time, show_unnamed, keep=None):
     cec_inputs, cec_outputs, _ = declared.cec
+    kept = {id(fn) for fn in view.ops if keep is None or keep(fn)}
+    # With a step filter, a tensor made by an op left out but read by one drawn is drawn as an input.
+    read = set() if keep is None else {id(t) for fn in view.ops if id(fn) in kept for t in fn.inputs}
+
+    def made_here(t):
+        return t._ctx is not None and id(t._ctx) in kept
 
     def shown(t):
-        return t._ctx is None or t.name is not None or id(t) in view.outputs or show_unnamed
+        return not made_here(t) or t.name is not None or id(t) in view.outputs or show_unnamed
 
     def node_id(t):
         if shown(t):
@@ -112,13 +143,15 @@ def _draw_ops(dot, view, declared, show_grad, cluster_by_time, show_unnamed):
     nodes, node_step, items = [], {}, {}
     for kind, item in view.order:
         if kind == "op":
+            if id(item) not in kept:
+                continue
             node, step = f"op{view.op_number[id(item)]}", item.step
             nodes.append((node, item.name, style.op_node_attrs()))
         else:
-            if not shown(item):
+            if not shown(item) or (keep is not None and not made_here(item) and id(item) not in read):
                 continue
             node = node_id(item)
-            step = item.step if item._ctx is not None else leaf_step(view, item)
+            step = item.step if made_here(item) else leaf_step(view, item) if item._ctx is None else None
             if is_scalar_constant(item):
                 value = item.data.reshape(-1)[0].item()
                 nodes.append((node, f"{value:g}", style.constant_node_attrs()))
@@ -131,10 +164,12 @@ def _draw_ops(dot, view, declared, show_grad, cluster_by_time, show_unnamed):
     edges = []
     for kind, item in view.order:
         if kind == "op":
+            if id(item) not in kept:
+                continue
             for k, t in enumerate(item.inputs):
                 g = _input_edge_norm(view, item, k, t) if show_grad else None
                 edges.append((node_id(t), f"op{view.op_number[id(item)]}", g, (id(item), k) in cec_inputs, t))
-        elif item._ctx is not None and shown(item):
+        elif made_here(item) and shown(item):
             g = tensor_grad_norm(item) if show_grad else None
             edges.append((f"op{view.op_number[id(item._ctx)]}", node_id(item), g, id(item) in cec_outputs, item))
     edges, stubs = split_hubs(edges, node_step, lambda node: _hub_label(items[node]))
@@ -149,7 +184,8 @@ def _draw_ops(dot, view, declared, show_grad, cluster_by_time, show_unnamed):
 
     widths = EdgeWidths([e[2] for e in edges])
     for tail, head, g, on_cec, t in edges:
-        dot.edge(tail, head, **widths.edge_attrs(g, on_cec, t.shape))
+        add_edge(dot, tail, head, t, g, widths.edge_attrs(g, on_cec, t.shape))
+    dot.drawn.update(items)
 
 
 def _hub_label(item):
