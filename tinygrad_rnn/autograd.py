@@ -355,7 +355,7 @@ class ReleasedArray:
     __slots__ = ("shape", "dtype", "name")
 
     def __init__(self, array, name):
-        self.shape, self.dtype, self.name = tuple(array.shape), array.dtype, name
+        self.shape, self.dtype, self.name = array.shape, array.dtype, name
 
     @property
     def ndim(self):
@@ -394,15 +394,17 @@ def release_unreferenced(made, edges=None):
         return
     if edges is None:
         edges = {}
-        for fn in {id(t._ctx): t._ctx for t in made}.values():
-            for u in fn.inputs:
-                edges[id(u)] = edges.get(id(u), 0) + 1
+        get = edges.get
+        for t in made:
+            if not t._index:  # each node once (a split makes several outputs)
+                for u in t._ctx.inputs:
+                    edges[id(u)] = get(id(u), 0) + 1
     getrefcount = sys.getrefcount
     shared = []  # unreferenced tensors whose array a view still held: a second look at the end
     # Consumers before producers: releasing the views (split pieces) first lets their base go too.
     for t in reversed(made):
         # 3 = the list, the loop variable, getrefcount's argument.
-        if type(t.data) is not ReleasedArray and getrefcount(t) == edges.get(id(t), 0) + 3:
+        if getrefcount(t) == edges.get(id(t), 0) + 3 and type(t.data) is not ReleasedArray:
             if getrefcount(t.data) == _ONLY_THE_TENSOR:
                 t.data = ReleasedArray(t.data, t.name)
             else:
