@@ -369,9 +369,12 @@ class ReleasedArray:
         name = f"'{self.name}' " if self.name else ""
         return GraphError(
             f"the values of the intermediate tensor {name}of shape {self.shape} {self.dtype} were released "
-            f"when its time step ended: only the graph referred to it and no op saved it for backward. "
-            f"Keep a reference to the tensor (or call retain_grad() on it) to keep its values"
+            f"(as its time step ended, or as backward started): only the graph referred to it and no op "
+            f"saved it for backward. Keep a reference to the tensor (or call retain_grad() on it) to keep its values"
         )
+
+    def __repr__(self):
+        return f"<released array of shape {self.shape} {self.dtype}>"
 
     def __getattr__(self, attribute):
         raise self.error()
