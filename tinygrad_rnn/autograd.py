@@ -354,8 +354,8 @@ class ReleasedArray:
 
     __slots__ = ("shape", "dtype", "name")
 
-    def __init__(self, array, name):
-        self.shape, self.dtype, self.name = array.shape, array.dtype, name
+    def __init__(self, shape, dtype, name):
+        self.shape, self.dtype, self.name = shape, dtype, name
 
     @property
     def ndim(self):
@@ -378,6 +378,14 @@ class ReleasedArray:
 
     def __getattr__(self, attribute):
         raise self.error()
+
+
+@functools.lru_cache(maxsize=1024)
+def _released(shape, dtype, name):
+    """One ReleasedArray for every (shape, dtype, name): every step of a layer releases the same
+    few, and a new object per release would make Python's cycle collector run more often, over
+    the whole graph."""
+    return ReleasedArray(shape, dtype, name)
 
 
 def release_unreferenced(made, edges=None):
@@ -409,12 +417,12 @@ def release_unreferenced(made, edges=None):
         # 3 = the list, the loop variable, getrefcount's argument.
         if getrefcount(t) == edges.get(id(t), 0) + 3 and type(t.data) is not ReleasedArray:
             if getrefcount(t.data) == _ONLY_THE_TENSOR:
-                t.data = ReleasedArray(t.data, t.name)
+                t.data = _released(t.data.shape, t.data.dtype, t.name)
             else:
                 shared.append(t)
     for t in shared:
         if getrefcount(t.data) == _ONLY_THE_TENSOR:
-            t.data = ReleasedArray(t.data, t.name)
+            t.data = _released(t.data.shape, t.data.dtype, t.name)
 
 
 def _array_refs():
