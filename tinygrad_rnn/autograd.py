@@ -32,12 +32,13 @@ class _Modes:
     """One thread's modes. Ops read them through one thread-local lookup (`_local.modes`) and
     then plain attributes: a thread-local attribute read costs several times a plain one."""
 
-    __slots__ = ("grad_enabled", "step", "anomaly")
+    __slots__ = ("grad_enabled", "step", "anomaly", "made")
 
     def __init__(self):
         self.grad_enabled = True
         self.step = None  # the time step ops are tagged with (see time_step)
         self.anomaly = False  # see detect_anomaly
+        self.made = None  # inside a time step: the tensors its recorded ops made (see release_unreferenced)
 
 
 class _PerThread(threading.local):
@@ -111,12 +112,17 @@ class time_step:
 
     def __enter__(self):
         modes = _local.modes
-        self.previous = modes.step
+        self.previous = modes.step, modes.made
         modes.step = self.t
+        modes.made = []
         return self
 
     def __exit__(self, *exc_info):
-        _local.modes.step = self.previous
+        modes = _local.modes
+        made = modes.made
+        modes.step, modes.made = self.previous
+        if not modes.anomaly:  # anomaly mode describes op inputs by their values
+            release_unreferenced(made)
         return False
 
 
@@ -253,8 +259,14 @@ class Function:
             if modes.anomaly:
                 fn.created_at = _user_line()
         if cls.n_outputs == 1:
-            return _wrap(out, fn)
-        return tuple([_wrap(o, fn, i) for i, o in enumerate(out)])
+            result = _wrap(out, fn)
+            if fn is not None and modes.made is not None:
+                modes.made.append(result)
+            return result
+        results = tuple([_wrap(o, fn, i) for i, o in enumerate(out)])
+        if fn is not None and modes.made is not None:
+            modes.made.extend(results)
+        return results
 
     def __reduce_ex__(self, protocol):
         raise GraphError(f"cannot pickle or copy the op node <{self.name}>: {_NO_GRAPH_COPIES}")
@@ -333,6 +345,96 @@ def _wrap(array, ctx=None, index=0, name=None):
 
 
 # ----------------------------------------------------------------------------------------------
+# Releasing the arrays of intermediates that only the graph refers to
+
+
+class ReleasedArray:
+    """What an intermediate tensor's `data` becomes once its values are released (see
+    release_unreferenced): its shape and dtype, which graphs and traces draw, and no values."""
+
+    __slots__ = ("shape", "dtype", "name")
+
+    def __init__(self, shape, dtype, name):
+        self.shape, self.dtype, self.name = shape, dtype, name
+
+    @property
+    def ndim(self):
+        return len(self.shape)
+
+    @property
+    def size(self):
+        return int(np.prod(self.shape))
+
+    def error(self):
+        name = f"'{self.name}' " if self.name else ""
+        return GraphError(
+            f"the values of the intermediate tensor {name}of shape {self.shape} {self.dtype} were released "
+            f"(as its time step ended, or as backward started): only the graph referred to it and no op "
+            f"saved it for backward. Keep a reference to the tensor (or call retain_grad() on it) to keep its values"
+        )
+
+    def __repr__(self):
+        return f"<released array of shape {self.shape} {self.dtype}>"
+
+    def __getattr__(self, attribute):
+        raise self.error()
+
+
+@functools.lru_cache(maxsize=1024)
+def _released(shape, dtype, name):
+    """One ReleasedArray for every (shape, dtype, name): every step of a layer releases the same
+    few, and a new object per release would make Python's cycle collector run more often, over
+    the whole graph."""
+    return ReleasedArray(shape, dtype, name)
+
+
+def release_unreferenced(made, edges=None):
+    """Drop the arrays of the tensors in `made` (op results) that nothing refers to but the
+    graph, and whose array nothing else holds (no op saved it).
+
+    Such a tensor stays in the graph, with its name, shape, dtype and step, so pictures and walks
+    are unchanged; only its values go, since no backward reads them. This is what keeps BPTT's
+    memory to what backward needs: the sum of the gate pre-activations, the recurrent matmul's
+    output or a product that is only added on are not kept for every time step. Time steps call
+    it as they end, for the tensors made in them; backward calls it for those made outside any
+    step (an input projection for all steps). Reference counts say who refers to what: a
+    tensor's count is one per graph edge into it (`edges`, by id; counted from the consumers of
+    `made` when not given) plus the references made here; anything more is user code.
+    """
+    if not made:
+        return
+    if edges is None:
+        edges = {}
+        get = edges.get
+        for t in made:
+            if not t._index:  # each node once (a split makes several outputs)
+                for u in t._ctx.inputs:
+                    edges[id(u)] = get(id(u), 0) + 1
+    getrefcount = sys.getrefcount
+    shared = []  # unreferenced tensors whose array a view still held: a second look at the end
+    # Consumers before producers: releasing the views (split pieces) first lets their base go too.
+    for t in reversed(made):
+        # 3 = the list, the loop variable, getrefcount's argument.
+        if getrefcount(t) == edges.get(id(t), 0) + 3 and type(t.data) is not ReleasedArray:
+            if getrefcount(t.data) == _ONLY_THE_TENSOR:
+                t.data = _released(t.data.shape, t.data.dtype, t.name)
+            else:
+                shared.append(t)
+    for t in shared:
+        if getrefcount(t.data) == _ONLY_THE_TENSOR:
+            t.data = _released(t.data.shape, t.data.dtype, t.name)
+
+
+def _array_refs():
+    """getrefcount(t.data) for an array that only the tensor t holds."""
+    t = types.SimpleNamespace(data=np.zeros(1))
+    return sys.getrefcount(t.data)
+
+
+_ONLY_THE_TENSOR = _array_refs()
+
+
+# ----------------------------------------------------------------------------------------------
 # The backward walk
 
 
@@ -355,7 +457,10 @@ def run_backward(roots, root_grads, retain_graph=False):
     anomaly = _local.modes.anomaly
 
     # Kahn's algorithm: a node is ready once every consumer has passed its gradient back.
-    consumers, ready = _count_consumers(roots)
+    consumers, ready, outside_steps = _count_consumers(roots)
+    if not anomaly:
+        release_unreferenced(outside_steps, edges=_edge_counts(outside_steps))
+        del outside_steps
     released = _RELEASED  # locals: this loop runs once per node of the graph
     pop_pending = pending.pop
     while ready:
@@ -409,8 +514,10 @@ def run_backward(roots, root_grads, retain_graph=False):
 
 def _count_consumers(roots):
     """For every node reachable from `roots`: how many edges lead from its outputs into other
-    reachable nodes. Returns those counts and the roots' nodes that no other one consumes."""
+    reachable nodes. Returns those counts, the roots' nodes that no other one consumes, and the
+    op results made outside time steps, once for every edge into them (see release_unreferenced)."""
     consumers = {}
+    outside_steps = []
     stack = []
     for r in roots:
         fn = r._ctx
@@ -422,13 +529,24 @@ def _count_consumers(roots):
         for t in stack.pop().inputs:
             parent = t._ctx
             if parent is not None and t.requires_grad:
+                if parent.step is None:
+                    outside_steps.append(t)
                 count = consumers.get(parent)
                 if count is None:
                     consumers[parent] = 1
                     stack.append(parent)
                 else:
                     consumers[parent] = count + 1
-    return consumers, [fn for fn in start if consumers[fn] == 0]  # a root may feed another root
+    return consumers, [fn for fn in start if consumers[fn] == 0], outside_steps  # a root may feed another root
+
+
+def _edge_counts(tensors):
+    """id(t) -> how often t occurs in `tensors`, and `tensors` made distinct (in order)."""
+    counts = {}
+    for t in tensors:
+        counts[id(t)] = counts.get(id(t), 0) + 1
+    tensors[:] = list({id(t): t for t in tensors}.values())
+    return counts
 
 
 class _PendingGrads(dict):

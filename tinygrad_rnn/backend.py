@@ -90,6 +90,8 @@ def backend_of(array):
         for array_type, candidate in _by_type.items():
             if isinstance(array, array_type):
                 return candidate
+        if hasattr(type(array), "error"):  # a released intermediate (autograd.ReleasedArray)
+            raise array.error()
         raise BackendError(f"no backend holds arrays of type {type(array).__name__}")
     return backend
 

@@ -143,6 +143,7 @@ class Split(Function):
     name = "split"
     sizes = ()  # the length of each piece along `axis`
     axis = 0  # the axis cut, as an index in [0, ndim)
+    n_outputs = None  # one per piece: set by forward (a plain attribute, read for every edge of the walk)
 
     def forward(self, x):
         axis = self.axis
@@ -153,11 +154,8 @@ class Split(Function):
             )
         self.in_shape = x.shape
         self.dtype = x.dtype
+        self.n_outputs = len(self.sizes)
         return _split_at(x, self.sizes, axis)
-
-    @property
-    def n_outputs(self):
-        return len(self.sizes)
 
     def backward(self, *grads):
         xp = None

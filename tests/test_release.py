@@ -1,0 +1,121 @@
+"""Released intermediates: at the end of a time step, op results that only the graph refers to and
+whose arrays no op saved drop their values (autograd.release_unreferenced); the graph, the
+gradients and whatever user code holds stay as they were."""
+
+import os
+import subprocess
+import sys
+import tracemalloc
+
+import numpy as np
+import pytest
+
+import tinygrad_rnn as tg
+from tinygrad_rnn import nn
+from tinygrad_rnn.autograd import ReleasedArray
+from tinygrad_rnn.errors import GraphError
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "examples"))
+from hand_bptt import HandLSTM  # noqa: E402
+
+
+def _lstm_step_tensors():
+    """One LSTM step of a layer: (h_t, c_t, the gate pre-activation sum, i_t) found through the graph."""
+    layer = nn.LSTM(3, 4)
+    x = tg.Tensor(np.random.default_rng(0).standard_normal((2, 5, 3)).astype(np.float32))
+    out, _ = layer(x)
+    h_t = out.grad_fn.inputs[1]  # stack of h_0, h_1
+    o_t, squashed = h_t.grad_fn.inputs
+    a_o = o_t.grad_fn.inputs[0]  # a split piece of the pre-activation sum
+    pre_activation = a_o.grad_fn.inputs[0]
+    c_t = squashed.grad_fn.inputs[0]
+    fc_t, ig_t = c_t.grad_fn.inputs
+    i_t = ig_t.grad_fn.inputs[0]
+    return out, h_t, c_t, pre_activation, a_o, fc_t, i_t
+
+
+def test_unsaved_intermediates_are_released_but_stay_in_the_graph():
+    out, h_t, c_t, pre_activation, a_o, fc_t, i_t = _lstm_step_tensors()
+    for t in (pre_activation, a_o, fc_t):  # no backward reads them
+        assert isinstance(t.data, ReleasedArray), t.name
+    assert pre_activation.shape == (5, 16) and pre_activation.dtype == np.float32
+    assert a_o.shape == (5, 4) and fc_t.name == "fc_t" and fc_t.step is not None
+    with pytest.raises(GraphError, match="values of the intermediate tensor 'fc_t' of shape \\(5, 4\\) float32 were released"):
+        fc_t.numpy()
+    with pytest.raises(GraphError, match="released"):
+        fc_t.data.sum()
+
+
+def test_saved_and_held_tensors_keep_their_values():
+    out, h_t, c_t, pre_activation, a_o, fc_t, i_t = _lstm_step_tensors()
+    for t in (h_t, c_t, i_t):  # saved by a backward (h_t by the next step's matmul, c_t by tanh)
+        assert isinstance(t.data, np.ndarray), t.name
+    # A tensor user code holds keeps its values, even when no op saved it.
+    x, w = tg.Tensor(np.ones((2, 3)), requires_grad=True), tg.Tensor(np.ones((3, 3)), requires_grad=True)
+    with tg.time_step(0):
+        kept = x @ w
+        y = kept + 1  # add saves nothing: kept's array is only the tensor's
+        dropped = (x @ w) + 1
+        y = y + dropped
+    assert isinstance(kept.data, np.ndarray) and kept.numpy()[0, 0] == 3
+    assert isinstance(dropped.grad_fn.inputs[0].data, ReleasedArray)
+    # A tensor with retain_grad keeps its values too (graphs with gradients read them).
+    with tg.time_step(1):
+        z = (x @ w)
+        z.retain_grad()
+        z = z + 1
+    assert isinstance(z.grad_fn.inputs[0].data, np.ndarray)
+
+
+def test_nothing_is_released_in_anomaly_mode():
+    with tg.detect_anomaly():
+        out, h_t, c_t, pre_activation, a_o, fc_t, i_t = _lstm_step_tensors()
+    assert isinstance(fc_t.data, np.ndarray)
+
+
+def test_layer_gradients_are_bit_for_bit_those_of_main():
+    """fixtures/layer_gradients_main.npz holds the float64 gradients of small 2-layer LSTM, GRU
+    and RNN layers computed by the main branch before releasing existed (fixtures/make_layer_gradients.py)."""
+    fixture = os.path.join(HERE, "fixtures", "layer_gradients_main.npz")
+    fresh = os.path.join(os.environ.get("TMPDIR", "/tmp"), f"layer_gradients_{os.getpid()}.npz")
+    script = os.path.join(HERE, "fixtures", "make_layer_gradients.py")
+    subprocess.run([sys.executable, script, os.path.join(HERE, ".."), fresh], check=True, capture_output=True)
+    expected, got = np.load(fixture), np.load(fresh)
+    os.remove(fresh)
+    assert sorted(expected.files) == sorted(got.files)
+    for key in expected.files:
+        np.testing.assert_array_equal(got[key], expected[key], err_msg=key)
+
+
+def _kept_per_step(run, T):
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        tracemalloc.reset_peak()
+        run()
+        return (tracemalloc.get_traced_memory()[1] - before) / T
+    finally:
+        tracemalloc.stop()
+
+
+def test_bptt_keeps_at_most_twice_the_hand_written_memory():
+    T, B, I, H = 200, 8, 8, 64
+    rng = np.random.default_rng(0)
+    layer = nn.LSTM(I, H)
+    hand = HandLSTM(*(p.numpy() for p in (layer.weight_ih_l0, layer.weight_hh_l0, layer.bias_ih_l0, layer.bias_hh_l0)))
+    x = rng.standard_normal((T, B, I)).astype(np.float32)
+    G = rng.standard_normal((T, B, H)).astype(np.float32)
+    xt = tg.Tensor(x)
+
+    def tg_step():
+        out, _ = layer(xt)
+        out.backward(G)
+
+    def hand_step():
+        hand.forward(x)
+        hand.backward(G)
+
+    tg_step(), hand_step()  # warm up (first-call allocations)
+    tg_kept, hand_kept = _kept_per_step(tg_step, T), _kept_per_step(hand_step, T)
+    assert tg_kept <= 2 * hand_kept, (tg_kept, hand_kept)
