@@ -47,6 +47,17 @@ def test_unsaved_intermediates_are_released_but_stay_in_the_graph():
         fc_t.data.sum()
 
 
+def test_keep_values_keeps_every_intermediate_for_tools_that_show_them():
+    with tg.keep_values():
+        out, h_t, c_t, pre_activation, a_o, fc_t, i_t = _lstm_step_tensors()
+        out.backward(np.ones(out.shape, np.float32))  # backward releases nothing either
+    for t in (pre_activation, a_o, fc_t):
+        assert isinstance(t.data, np.ndarray), t.name
+    ig_t = c_t.grad_fn.inputs[1]
+    np.testing.assert_array_equal(fc_t.data + ig_t.data, c_t.data)  # the kept values are the real ones
+    assert isinstance(_lstm_step_tensors()[3].data, ReleasedArray)  # outside it, the default again
+
+
 def test_saved_and_held_tensors_keep_their_values():
     out, h_t, c_t, pre_activation, a_o, fc_t, i_t = _lstm_step_tensors()
     for t in (h_t, c_t, i_t):  # saved by a backward (h_t by the next step's matmul, c_t by tanh)

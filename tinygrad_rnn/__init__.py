@@ -9,8 +9,8 @@ recurrent networks.
 """
 
 from .allocator import reuse_freed_memory
-from .autograd import (current_time_step, detect_anomaly, is_anomaly_enabled, is_grad_enabled, no_grad,
-                       set_detect_anomaly, time_step)
+from .autograd import (current_time_step, detect_anomaly, is_anomaly_enabled, is_grad_enabled, keep_values,
+                       no_grad, set_detect_anomaly, time_step)
 from .backend import default_backend, get_array_module, is_available, set_backend
 from .errors import AnomalyError, BackendError, DTypeError, GradcheckError, GraphError, IndexingError, ShapeError
 from .functional import cat, maximum, minimum, stack, where

@@ -32,12 +32,13 @@ class _Modes:
     """One thread's modes. Ops read them through one thread-local lookup (`_local.modes`) and
     then plain attributes: a thread-local attribute read costs several times a plain one."""
 
-    __slots__ = ("grad_enabled", "step", "anomaly", "made")
+    __slots__ = ("grad_enabled", "step", "anomaly", "keep_values", "made")
 
     def __init__(self):
         self.grad_enabled = True
         self.step = None  # the time step ops are tagged with (see time_step)
         self.anomaly = False  # see detect_anomaly
+        self.keep_values = False  # see keep_values: no intermediate's array is released
         self.made = None  # inside a time step: the tensors its recorded ops made (see release_unreferenced)
 
 
@@ -121,13 +122,30 @@ class time_step:
         modes = _local.modes
         made = modes.made
         modes.step, modes.made = self.previous
-        if not modes.anomaly:  # anomaly mode describes op inputs by their values
+        if not (modes.anomaly or modes.keep_values):  # anomaly mode describes op inputs by their values
             release_unreferenced(made)
         return False
 
 
 def current_time_step():
     return _local.modes.step
+
+
+class keep_values:
+    """`with keep_values():` keeps the values of every intermediate tensor recorded (and walked
+    by backward) inside, in this thread. By default the tape drops the arrays of intermediates
+    that nothing but the graph refers to and no backward needs (see release_unreferenced), which
+    keeps BPTT's memory to what backward needs; a tool that shows the values of every op in a
+    graph (the gradient explorer) runs under this instead."""
+
+    def __enter__(self):
+        self.previous = _local.modes.keep_values
+        _local.modes.keep_values = True
+        return self
+
+    def __exit__(self, *exc_info):
+        _local.modes.keep_values = self.previous
+        return False
 
 
 def set_detect_anomaly(mode):
@@ -458,7 +476,7 @@ def run_backward(roots, root_grads, retain_graph=False):
 
     # Kahn's algorithm: a node is ready once every consumer has passed its gradient back.
     consumers, ready, outside_steps = _count_consumers(roots)
-    if not anomaly:
+    if not (anomaly or _local.modes.keep_values):
         release_unreferenced(outside_steps, edges=_edge_counts(outside_steps))
         del outside_steps
     released = _RELEASED  # locals: this loop runs once per node of the graph

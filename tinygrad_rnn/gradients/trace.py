@@ -46,9 +46,11 @@ Norms are Frobenius norms (square root of the sum of squares) unless `ord=2` ask
 norm (the largest singular value) of a Jacobian.
 """
 
+import contextlib
+
 import numpy as np
 
-from ..autograd import time_step
+from ..autograd import keep_values, time_step
 from ..errors import ShapeError
 from ..nn.declaration import base_name, carousel_parts
 from ..tensor import Tensor
@@ -245,14 +247,16 @@ def trace_gradients(model, x, state=None, loss="last", bptt=None, batch_index=0,
     for p in parameters:
         p.grad = None  # backward would add into the caller's .grad tensors in place
     try:
-        run = _unroll(cell, x, initial, slots, bptt)
-        L = _loss(loss, run["hs"], run["cs"])
-        if keep_graph:
-            from ..viz.record import record_gradients  # viz imports the tracer, not the other way round
+        # A kept graph is drawn with every op's values: none may be released (autograd.keep_values).
+        with keep_values() if keep_graph else contextlib.nullcontext():
+            run = _unroll(cell, x, initial, slots, bptt)
+            L = _loss(loss, run["hs"], run["cs"])
+            if keep_graph:
+                from ..viz.record import record_gradients  # viz imports the tracer, not the other way round
 
-            L.name = L.name or "L"
-            record_gradients(L)
-        L.backward(retain_graph=jacobians)
+                L.name = L.name or "L"
+                record_gradients(L)
+            L.backward(retain_graph=jacobians)
         fields = _gradients(run, h_init, c_init, has_c, slots)
         declaration = cell.declaration
         state_names = tuple(None if k is None else base_name(declaration.states[k]) for k in (slots["h"], slots["c"]))
