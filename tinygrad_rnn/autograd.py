@@ -269,6 +269,8 @@ class Function:
             fn = None
         else:
             fn.inputs = inputs
+            for t in inputs:
+                t._uses += 1  # one more graph edge into t (see release_unreferenced)
             fn.recorded_at = _write_clock[0]
             if needs is not None:
                 fn.needs_input_grad = needs
@@ -406,9 +408,9 @@ def _released(shape, dtype, name):
     return ReleasedArray(shape, dtype, name)
 
 
-def release_unreferenced(made, edges=None):
-    """Drop the arrays of the tensors in `made` (op results) that nothing refers to but the
-    graph, and whose array nothing else holds (no op saved it).
+def release_unreferenced(made):
+    """Drop the arrays of the tensors in `made` (op results, each once) that nothing refers to
+    but the graph, and whose array nothing else holds (no op saved it).
 
     Such a tensor stays in the graph, with its name, shape, dtype and step, so pictures and walks
     are unchanged; only its values go, since no backward reads them. This is what keeps BPTT's
@@ -416,24 +418,15 @@ def release_unreferenced(made, edges=None):
     output or a product that is only added on are not kept for every time step. Time steps call
     it as they end, for the tensors made in them; backward calls it for those made outside any
     step (an input projection for all steps). Reference counts say who refers to what: a
-    tensor's count is one per graph edge into it (`edges`, by id; counted from the consumers of
-    `made` when not given) plus the references made here; anything more is user code.
+    tensor's count is one per recorded op that takes it as input (`t._uses`, counted by apply)
+    plus the references made here; anything more is user code.
     """
-    if not made:
-        return
-    if edges is None:
-        edges = {}
-        get = edges.get
-        for t in made:
-            if not t._index:  # each node once (a split makes several outputs)
-                for u in t._ctx.inputs:
-                    edges[id(u)] = get(id(u), 0) + 1
     getrefcount = sys.getrefcount
     shared = []  # unreferenced tensors whose array a view still held: a second look at the end
     # Consumers before producers: releasing the views (split pieces) first lets their base go too.
     for t in reversed(made):
         # 3 = the list, the loop variable, getrefcount's argument.
-        if getrefcount(t) == edges.get(id(t), 0) + 3 and type(t.data) is not ReleasedArray:
+        if getrefcount(t) == t._uses + 3 and type(t.data) is not ReleasedArray:
             if getrefcount(t.data) == _ONLY_THE_TENSOR:
                 t.data = _released(t.data.shape, t.data.dtype, t.name)
             else:
@@ -477,7 +470,7 @@ def run_backward(roots, root_grads, retain_graph=False):
     # Kahn's algorithm: a node is ready once every consumer has passed its gradient back.
     consumers, ready, outside_steps = _count_consumers(roots)
     if not (anomaly or _local.modes.keep_values):
-        release_unreferenced(outside_steps, edges=_edge_counts(outside_steps))
+        release_unreferenced(outside_steps)
         del outside_steps
     released = _RELEASED  # locals: this loop runs once per node of the graph
     pop_pending = pending.pop
@@ -533,9 +526,10 @@ def run_backward(roots, root_grads, retain_graph=False):
 def _count_consumers(roots):
     """For every node reachable from `roots`: how many edges lead from its outputs into other
     reachable nodes. Returns those counts, the roots' nodes that no other one consumes, and the
-    op results made outside time steps, once for every edge into them (see release_unreferenced)."""
+    op results made outside time steps, each once (see release_unreferenced)."""
     consumers = {}
     outside_steps = []
+    several = set()  # ids of the outputs of several-output nodes seen, so each is listed once
     stack = []
     for r in roots:
         fn = r._ctx
@@ -547,24 +541,20 @@ def _count_consumers(roots):
         for t in stack.pop().inputs:
             parent = t._ctx
             if parent is not None and t.requires_grad:
-                if parent.step is None:
-                    outside_steps.append(t)
                 count = consumers.get(parent)
                 if count is None:
                     consumers[parent] = 1
                     stack.append(parent)
                 else:
                     consumers[parent] = count + 1
+                if parent.step is None:
+                    if parent.n_outputs == 1:
+                        if count is None:  # a one-output node is found through its one output
+                            outside_steps.append(t)
+                    elif id(t) not in several:
+                        several.add(id(t))
+                        outside_steps.append(t)
     return consumers, [fn for fn in start if consumers[fn] == 0], outside_steps  # a root may feed another root
-
-
-def _edge_counts(tensors):
-    """id(t) -> how often t occurs in `tensors`, and `tensors` made distinct (in order)."""
-    counts = {}
-    for t in tensors:
-        counts[id(t)] = counts.get(id(t), 0) + 1
-    tensors[:] = list({id(t): t for t in tensors}.values())
-    return counts
 
 
 class _PendingGrads(dict):

@@ -36,6 +36,7 @@ class Tensor:
     name = None
     _ctx = None
     _index = 0  # which output of _ctx this is
+    _uses = 0  # how many recorded ops take this tensor as an input (see autograd.release_unreferenced)
     _hooks = None
     _retain = False
     # In-place writes (see _written_in_place): how many, and the write clock's stamp of the last.
