@@ -131,6 +131,12 @@ def current_time_step():
     return _local.modes.step
 
 
+def recorded_in_step():
+    """The tensors that ops have made so far in this thread's current `time_step`, in recording
+    order (the list release_unreferenced goes through as the step ends); None outside a step."""
+    return _local.modes.made
+
+
 class keep_values:
     """`with keep_values():` keeps the values of every intermediate tensor recorded (and walked
     by backward) inside, in this thread. By default the tape drops the arrays of intermediates

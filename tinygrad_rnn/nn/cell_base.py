@@ -49,6 +49,10 @@ class RecurrentCell(Module):
     `recurrent_weights` and `initial_state` have defaults it may override."""
 
     declaration = CellDeclaration(states=("h_t",))  # one state h_t, no additive path
+    # True in a cell class whose `step` is ops on (x_proj, state, weights) and nothing else: no
+    # random draws, no branches on values. Layers then replay its recorded step (replay.py).
+    # Read from the class itself, not inherited: a subclass that changes the step opts in anew.
+    replayable = False
 
     @property
     def state_size(self):

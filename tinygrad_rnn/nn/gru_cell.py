@@ -44,6 +44,8 @@ class GRUCell(RecurrentCell):
     goes straight into the sum, as the LSTM's f_t * c_{t-1} does (`cell.declaration`).
     """
 
+    replayable = True  # see RecurrentCell.replayable
+
     def __init__(self, input_size, hidden_size, bias=True, variant="pytorch", dtype=None, backend=None):
         variant = gru_variant(variant)
         n_gates = 2 if variant == "mgu" else 3

@@ -89,6 +89,8 @@ class LSTMCell(RecurrentCell):
     it tanh(c_t), into saturation before it has learned what to store.
     """
 
+    replayable = True  # see RecurrentCell.replayable
+
     def __init__(
         self, input_size, hidden_size, bias=True, variant="pytorch", forget_bias=None, input_bias=None,
         dtype=None, backend=None,

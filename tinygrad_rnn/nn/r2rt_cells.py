@@ -46,6 +46,8 @@ class PrototypeLSTMCell(RecurrentCell):
     to zeros.
     """
 
+    replayable = True  # see RecurrentCell.replayable
+
     gate_names = GATE_NAMES
     # s_t = f_t * s_{t-1} + i_t * s~_t: s is carried along the additive path, kept through fs_t.
     declaration = CellDeclaration(states=("s_t",), carried="s_t", carousel_term="fs_t", carousel_factor="f_t",
@@ -104,6 +106,8 @@ class NormalizedPrototypeLSTMCell(PrototypeLSTMCell):
     standardisation. Call: `s_t = cell(x_t, s_prev)`.
     """
 
+    replayable = True  # see RecurrentCell.replayable
+
     # On the path s_{t-1} -> fs_t -> s'_t -> s_t the kept term is also divided by n_t.
     declaration = CellDeclaration(states=("s_t",), carried="s_t", carousel_term="fs_t", carousel_factor="f_t / n_t",
                                   gates=_GATED + ("s'_t",), name="normalized prototype cell")
@@ -136,6 +140,8 @@ class PseudoLSTMCell(PrototypeLSTMCell):
     `h_t, s_t = cell(x_t, (h, s))`, the output first as in LSTMCell. Start it from None (zeros),
     from s alone, or from (None, s); a given h must equal tanh(s).
     """
+
+    replayable = True  # see RecurrentCell.replayable
 
     declaration = CellDeclaration(states=("h_t", "s_t"), output="h_t", carried="s_t", carousel_term="fs_t",
                                   carousel_factor="f_t", gates=_GATED, name="pseudo LSTM cell")

@@ -15,9 +15,10 @@ The per-step tensors are named as in the cells (h_t, c_t, f_t, ...) and carry th
 
 import gc
 
-from ..autograd import time_step
+from ..autograd import recorded_in_step, time_step
 from ..errors import DTypeError, ShapeError
 from ..functional import cat, stack
+from ..replay import can_replay, record_replay
 from ..tensor import Tensor
 from .arguments import check_sizes, float_dtype
 from .declaration import base_name, cell_step
@@ -142,13 +143,28 @@ class RNNBase(Module):
         per_step = [None] * T
         steps = _layer_steps(cell, T)
         first = T - 1 if reverse else 0
+        # Steps 1 and 2 run the cell's code and are recorded; from step 3 on, a cell that allows
+        # it has its step replayed (replay.py): the same graph, without the Python in between.
+        recorded = [] if T > 3 and can_replay(cell) else None
+        replay = None
         for t in range(T - 1, -1, -1) if reverse else range(T):
+            if replay is not None:
+                state = replay.run(x_proj[t], state, steps[t])
+                per_step[t] = state
+                continue
             # The true position, also for the reverse direction; the ops also learn their cell.
             # The first step records the state it was given (the graph tools find h_0 there).
             step = steps[t] if t != first else cell_step(t, steps[t].declaration, state, steps[t].name)
+            state_in = state
             with time_step(step):
                 state = cell.step(x_proj[t], state, weights)
+                made = recorded_in_step()
             per_step[t] = state
+            if recorded is not None and t != first:
+                recorded.append((made, x_proj[t], state_in, state))
+                if len(recorded) == 2:
+                    replay = record_replay(*recorded)
+                    recorded = None
         return per_step
 
     def _package(self, output, finals, unbatched):

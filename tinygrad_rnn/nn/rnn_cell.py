@@ -18,6 +18,8 @@ class RNNCell(RecurrentCell):
     shrinks or grows geometrically with the lag.
     """
 
+    replayable = True  # see RecurrentCell.replayable
+
     # h_t is the only state and it only passes through the nonlinearity: no additive path.
     declaration = CellDeclaration(states=("h_t",), name="RNN cell")
 
