@@ -479,7 +479,7 @@ def run_backward(roots, root_grads, retain_graph=False):
         release_unreferenced(outside_steps)
         del outside_steps
     released = _RELEASED  # locals: this loop runs once per node of the graph
-    pop_pending = pending.pop
+    pop_pending, get_pending, owned = pending.pop, pending.get, pending.owned
     while ready:
         fn = ready.pop()
         if fn.saved is released:
@@ -515,10 +515,17 @@ def run_backward(roots, root_grads, retain_graph=False):
                     leaf_grads.add_to(id(t), g)
                 continue
             if g is not None:
-                if parent.n_outputs == 1 and parent not in pending:
-                    pending[parent] = g  # the first gradient into a one-output node (most edges)
-                else:
+                if parent.n_outputs != 1:
                     pending.add(parent, t._index, g)
+                else:  # a one-output node (most edges): _PendingGrads.add_to, written out
+                    current = get_pending(parent)
+                    if current is None:
+                        pending[parent] = g  # the first gradient, kept as given
+                    elif parent in owned:
+                        current += g
+                    else:
+                        owned.add(parent)
+                        pending[parent] = _new_sum(current, g)
             left = consumers[parent] - 1
             if left:
                 consumers[parent] = left
@@ -551,13 +558,14 @@ def _count_consumers(roots):
                 if count is None:
                     consumers[parent] = 1
                     stack.append(parent)
+                    if parent.step is None:
+                        outside_steps.append(t)
+                        if parent.n_outputs != 1:
+                            several.add(id(t))
                 else:
                     consumers[parent] = count + 1
-                if parent.step is None:
-                    if parent.n_outputs == 1:
-                        if count is None:  # a one-output node is found through its one output
-                            outside_steps.append(t)
-                    elif id(t) not in several:
+                    # Another output of a several-output node made outside the steps, maybe.
+                    if parent.n_outputs != 1 and id(t) not in several and parent.step is None:
                         several.add(id(t))
                         outside_steps.append(t)
     return consumers, [fn for fn in start if consumers[fn] == 0], outside_steps  # a root may feed another root

@@ -21,7 +21,10 @@ do); a cell whose step draws random numbers or branches on values must not.
 
 from operator import itemgetter
 
-from .autograd import ReleasedArray, _local, _released, _wrap, _write_clock
+from numpy import ndarray
+
+from . import autograd
+from .autograd import ReleasedArray, _as_array, _local, _released, _wrap, _write_clock
 
 # What a result tensor may hold for its step to be replayed: what apply and `named` set.
 _RESULT_FIELDS = frozenset({"data", "_ctx", "requires_grad", "_index", "_uses", "name"})
@@ -37,7 +40,9 @@ class StepReplay:
         self.state_is_tuple = state_is_tuple  # (h, c), or one tensor h
         self.fixed = fixed  # tensors from outside the step (weights), the same at every step
         self.constants = constants  # arrays of constant leaves made anew in every step
-        self.nodes = nodes  # (op class, parameters, getter of its inputs, names of its outputs)
+        # (op class, parameters, getter of its inputs, needs_input_grad (None for one input),
+        #  one output?, the name of its output or the names of its outputs)
+        self.nodes = nodes
         self.returned = returned  # positions of the state tensors the step returns
         self.released = released  # positions of the results whose values the step releases
 
@@ -51,24 +56,31 @@ class StepReplay:
         values.extend(self.fixed)
         values.extend([_wrap(array) for array in self.constants])
         clock = _write_clock[0]
-        for cls, parameters, get_inputs, names in self.nodes:
+        Tensor = autograd.Tensor
+        new_tensor = Tensor.__new__
+        for cls, parameters, get_inputs, needs, one_output, names in self.nodes:
             inputs = get_inputs(values)
             fn = cls.__new__(cls)
             if parameters:
                 fn.__dict__.update(parameters)
-            if type(inputs) is tuple:
-                out = fn.forward(*[t.data for t in inputs])
-                fn.needs_input_grad = tuple([t.requires_grad for t in inputs])
-            else:
+            if needs is None:  # one input: apply's default needs_input_grad, (True,)
                 out = fn.forward(inputs.data)
                 inputs = (inputs,)
+            else:
+                out = fn.forward(*[t.data for t in inputs])
+                fn.needs_input_grad = needs  # as recorded: x_t, the state and the weights keep theirs
             fn.inputs = inputs
             for t in inputs:
                 t._uses += 1
             fn.recorded_at = clock
             fn.step = step
-            if len(names) == 1:
-                result = _wrap(out, fn, 0, names[0])
+            if one_output:  # what _wrap does, without the call
+                result = new_tensor(Tensor)
+                result.data = out if out.__class__ is ndarray else _as_array(out)
+                result._ctx = fn
+                result.requires_grad = True
+                if names is not None:
+                    result.name = names
                 values.append(result)
             else:
                 values.extend([_wrap(o, fn, i, name) for i, (o, name) in enumerate(zip(out, names))])
@@ -147,7 +159,9 @@ def record_replay(first, second):
                 return None  # a view of a leaf, a hook, a retained gradient: not a plain result
             position[id(t)] = position_0[id(t_0)] = next_position
             next_position += 1
-        compiled.append((type(fn), parameters, itemgetter(*sources), names))
+        needs = None if len(sources) == 1 else fn.needs_input_grad
+        one_output = fn.n_outputs == 1
+        compiled.append((type(fn), parameters, itemgetter(*sources), needs, one_output, names[0] if one_output else names))
     returned = [position.get(id(s)) for s in state_out]
     if None in returned or returned != [position_0.get(id(s)) for s in state_out_0]:
         return None

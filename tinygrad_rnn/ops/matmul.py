@@ -26,6 +26,9 @@ class MatMul(Function):
 
     def backward(self, grad):
         a, b = self.saved
+        if a.ndim == 2 and b.ndim == 2:  # the common case (every recurrent step), in two lines
+            needs = self.needs_input_grad
+            return (grad @ b.T if needs[0] else None), (a.T @ grad if needs[1] else None)
         # Treat 1-D operands as matrices (a row vector, a column vector), as matmul itself does.
         a2 = a[None, :] if a.ndim == 1 else a
         b2 = b[:, None] if b.ndim == 1 else b
