@@ -23,6 +23,7 @@ import types
 import numpy as np
 
 from .backend import backend_of, get_array_module
+from .deferred import DeferredProduct, materialized
 from .errors import AnomalyError, BackendError, DTypeError, GraphError, ShapeError, fmt_shapes
 
 Tensor = None  # tensor.py puts its class here; the hot path avoids a per-call import
@@ -491,6 +492,11 @@ def run_backward(roots, root_grads, retain_graph=False):
         if grads_out is None:  # nothing flowed into this node (every consumer gave None)
             grads_in = [None] * len(fn.inputs)
         else:
+            # Gradients gathered as matmul factors (deferred.py) are multiplied out now.
+            if type(grads_out) is DeferredProduct:
+                grads_out = grads_out.value()
+            elif type(grads_out) is list:
+                grads_out = [materialized(g) for g in grads_out]
             if fn.recorded_at != clock:  # something was written in place since fn was recorded
                 _check_saved_arrays_unchanged(fn)
             if fn.n_outputs == 1:
@@ -502,6 +508,7 @@ def run_backward(roots, root_grads, retain_graph=False):
                     grads_out = _run_tensor_hooks(fn, grads_out)
                 grads_in = fn.backward(*grads_out)
             if anomaly:
+                grads_in = [materialized(g) for g in grads_in]
                 _check_backward(fn, grads_in)
             if not retain_graph:
                 fn.saved = released
@@ -521,6 +528,10 @@ def run_backward(roots, root_grads, retain_graph=False):
                     current = get_pending(parent)
                     if current is None:
                         pending[parent] = g  # the first gradient, kept as given
+                    elif type(current) is DeferredProduct:
+                        current.merge(g)
+                    elif type(g) is DeferredProduct:
+                        pending[parent] = g.merge(current)
                     elif parent in owned:
                         current += g
                     else:
@@ -533,7 +544,7 @@ def run_backward(roots, root_grads, retain_graph=False):
                 ready.append(parent)  # its last consumer is done: its gradient is complete
 
     for key, g in leaf_grads.items():
-        _store_leaf_grad(leaves[key], g)
+        _store_leaf_grad(leaves[key], materialized(g))
 
 
 def _count_consumers(roots):
@@ -607,6 +618,10 @@ def _gathered(current, grad, owned, key):
     later ones added into that array in place."""
     if current is None:
         return grad
+    if type(current) is DeferredProduct:
+        return current.merge(grad)
+    if type(grad) is DeferredProduct:
+        return grad.merge(current)  # made by the backward that just ran: the walk's to add into
     if key in owned:
         current += grad
         return current

@@ -1,12 +1,14 @@
 """Matrix product: y = a @ b, with NumPy's rules for 1-D and batched (N-D) operands."""
 
 from ..autograd import Function
+from ..deferred import weight_gradient
 from ..errors import ShapeError
 from .broadcast import unbroadcast
 
 
 class MatMul(Function):
-    """y = a @ b;  dL/da = dL/dy @ b^T,  dL/db = a^T @ dL/dy (summed over batch axes)."""
+    """y = a @ b;  dL/da = dL/dy @ b^T,  dL/db = a^T @ dL/dy (summed over batch axes; for 2-D
+    operands handed on unmultiplied, see deferred.py)."""
 
     name = "matmul"
     same_dtype = True
@@ -26,9 +28,11 @@ class MatMul(Function):
 
     def backward(self, grad):
         a, b = self.saved
-        if a.ndim == 2 and b.ndim == 2:  # the common case (every recurrent step), in two lines
+        if a.ndim == 2 and b.ndim == 2:  # the common case (every recurrent step)
             needs = self.needs_input_grad
-            return (grad @ b.T if needs[0] else None), (a.T @ grad if needs[1] else None)
+            # dL/db = a^T @ dL/dy, handed on as its two factors: a weight used at every time step
+            # gets all its products summed in one matmul (deferred.py).
+            return (grad @ b.T if needs[0] else None), (weight_gradient(a, grad) if needs[1] else None)
         # Treat 1-D operands as matrices (a row vector, a column vector), as matmul itself does.
         a2 = a[None, :] if a.ndim == 1 else a
         b2 = b[:, None] if b.ndim == 1 else b

@@ -18,6 +18,7 @@ A second backward through the same graph overwrites them.
 """
 
 from ..backend import get_array_module
+from ..deferred import materialized
 from .walk import TapeView
 
 
@@ -50,6 +51,7 @@ def norm(array):
     """The Frobenius norm of a NumPy/CuPy array as a Python float (None stays None)."""
     if array is None:
         return None
+    array = materialized(array)  # a weight's gradient still as matmul factors (deferred.py)
     xp = get_array_module(array)
     return float(xp.sqrt(xp.sum(xp.square(array.astype("float64")))))
 
