@@ -435,7 +435,7 @@ def test_backward_visits_each_node_once(monkeypatch):
     for steps in (5_000, 10_000):
         calls[0] = 0
         x, h = _tanh_chain(steps)
-        assert len(autograd._count_consumers([h])[0]) == steps
+        assert len(autograd._reachable([h])[0]) == steps
         h.backward(np.ones(2))
         assert calls[0] == steps
 
@@ -811,3 +811,19 @@ def test_no_grad_works_as_a_decorator():
         return v * 2
 
     assert not double(x).requires_grad
+
+
+def test_a_node_is_one_generation_after_the_latest_node_it_consumes():
+    """The walk's order: a consumer's generation exceeds its producers' (leaves count 0)."""
+    x = leaf([0.5])
+    a = x.tanh()
+    b = a.tanh().tanh()
+    c = a * b  # consumes a (generation 1) and b (generation 3)
+    assert (a.grad_fn.generation, b.grad_fn.generation, c.grad_fn.generation) == (1, 3, 4)
+    c.backward()
+    ta = np.tanh(0.5)
+    tb1 = np.tanh(ta)
+    tb = np.tanh(tb1)
+    # dc/dx = (b + a * db/da) * da/dx
+    expected = (tb + ta * (1 - tb**2) * (1 - tb1**2)) * (1 - ta**2)
+    np.testing.assert_allclose(x.grad.numpy(), [expected], rtol=1e-6)

@@ -2,12 +2,13 @@
 
 Every op result remembers the `Function` that made it (`tensor._ctx`); the node remembers its
 input tensors and whatever its backward needs. `backward` walks these nodes from the output back
-to the leaves, so the walk is iterative and linear in the graph's size: a 10,000-step BPTT graph
-is no harder than a 10-step one.
+to the leaves in a loop, not by recursion: a 10,000-step BPTT graph is no harder than a 10-step
+one.
 
-The order comes from the graph itself (Kahn's algorithm): a first pass counts, for every node,
-the edges that lead out of it to consumers that take part in this backward; the walk then visits
-a node once all those consumers have handed it their gradients (its count has dropped to zero).
+The order comes from the graph itself (DeZero's generations): a node's generation is one more
+than the largest among the nodes that made its inputs, so every consumer of a node has a larger
+generation than the node. The walk finds the nodes reachable from the output and visits them by
+decreasing generation: each one after all the nodes that hand it gradients.
 
 Grad mode (`no_grad`), the time step (`time_step`) and anomaly mode (`detect_anomaly`) belong to
 the thread that sets them, as PyTorch's grad mode does: another thread's ops are unaffected.
@@ -15,6 +16,7 @@ the thread that sets them, as PyTorch's grad mode does: another thread's ops are
 
 import functools
 import linecache
+import operator
 import os
 import sys
 import threading
@@ -222,6 +224,7 @@ class Function:
     saved = None  # what backward needs; _RELEASED once a backward has freed it
     recorded_at = 0  # the write clock when the op was recorded (see next_write_stamp)
     step = None  # the time step the op ran in (see time_step)
+    generation = 0  # 1 + the largest generation among the ops that made its inputs
     watched = None  # non-leaf outputs with hooks or retain_grad, by output index
     created_at = None  # the user's line that made the op; recorded in anomaly mode only
 
@@ -276,8 +279,13 @@ class Function:
             fn = None
         else:
             fn.inputs = inputs
+            generation = 0
             for t in inputs:
                 t._uses += 1  # one more graph edge into t (see release_unreferenced)
+                producer = t._ctx
+                if producer is not None and producer.generation > generation:
+                    generation = producer.generation
+            fn.generation = generation + 1  # one more than any op it consumes (see run_backward)
             fn.recorded_at = _write_clock[0]
             if needs is not None:
                 fn.needs_input_grad = needs
@@ -474,15 +482,16 @@ def run_backward(roots, root_grads, retain_graph=False):
     clock = _write_clock[0]
     anomaly = _local.modes.anomaly
 
-    # Kahn's algorithm: a node is ready once every consumer has passed its gradient back.
-    consumers, ready, outside_steps = _count_consumers(roots)
+    # Every consumer of a node has a larger generation: walked in decreasing generation, a node
+    # comes after all the nodes that hand it gradients.
+    nodes, outside_steps = _reachable(roots)
+    nodes.sort(key=_by_generation, reverse=True)
     if not (anomaly or _local.modes.keep_values):
         release_unreferenced(outside_steps)
         del outside_steps
     released = _RELEASED  # locals: this loop runs once per node of the graph
     pop_pending, get_pending, owned = pending.pop, pending.get, pending.owned
-    while ready:
-        fn = ready.pop()
+    for fn in nodes:
         if fn.saved is released:
             raise GraphError(
                 f"backward through the graph a second time: the saved arrays of '{fn.name}' were "
@@ -490,96 +499,87 @@ def run_backward(roots, root_grads, retain_graph=False):
             )
         grads_out = pop_pending(fn, None)
         if grads_out is None:  # nothing flowed into this node (every consumer gave None)
-            grads_in = [None] * len(fn.inputs)
+            continue
+        # Gradients gathered as matmul factors (deferred.py) are multiplied out now.
+        if type(grads_out) is DeferredProduct:
+            grads_out = grads_out.value()
+        elif type(grads_out) is list:
+            grads_out = [materialized(g) for g in grads_out]
+        if fn.recorded_at != clock:  # something was written in place since fn was recorded
+            _check_saved_arrays_unchanged(fn)
+        if fn.n_outputs == 1:
+            if fn.watched is not None:
+                grads_out = _run_tensor_hooks(fn, [grads_out])[0]
+            grads_in = fn.backward(grads_out)
         else:
-            # Gradients gathered as matmul factors (deferred.py) are multiplied out now.
-            if type(grads_out) is DeferredProduct:
-                grads_out = grads_out.value()
-            elif type(grads_out) is list:
-                grads_out = [materialized(g) for g in grads_out]
-            if fn.recorded_at != clock:  # something was written in place since fn was recorded
-                _check_saved_arrays_unchanged(fn)
-            if fn.n_outputs == 1:
-                if fn.watched is not None:
-                    grads_out = _run_tensor_hooks(fn, [grads_out])[0]
-                grads_in = fn.backward(grads_out)
-            else:
-                if fn.watched is not None:
-                    grads_out = _run_tensor_hooks(fn, grads_out)
-                grads_in = fn.backward(*grads_out)
-            if anomaly:
-                grads_in = [materialized(g) for g in grads_in]
-                _check_backward(fn, grads_in)
-            if not retain_graph:
-                fn.saved = released
+            if fn.watched is not None:
+                grads_out = _run_tensor_hooks(fn, grads_out)
+            grads_in = fn.backward(*grads_out)
+        if anomaly:
+            grads_in = [materialized(g) for g in grads_in]
+            _check_backward(fn, grads_in)
+        if not retain_graph:
+            fn.saved = released
         for t, g in zip(fn.inputs, grads_in):
-            if not t.requires_grad:
+            if g is None or not t.requires_grad:
                 continue
             parent = t._ctx
             if parent is None:
-                if g is not None:
-                    leaves[id(t)] = t
-                    leaf_grads.add_to(id(t), g)
-                continue
-            if g is not None:
-                if parent.n_outputs != 1:
-                    pending.add(parent, t._index, g)
-                else:  # a one-output node (most edges): _PendingGrads.add_to, written out
-                    current = get_pending(parent)
-                    if current is None:
-                        pending[parent] = g  # the first gradient, kept as given
-                    elif type(current) is DeferredProduct:
-                        current.merge(g)
-                    elif type(g) is DeferredProduct:
-                        pending[parent] = g.merge(current)
-                    elif parent in owned:
-                        current += g
-                    else:
-                        owned.add(parent)
-                        pending[parent] = _new_sum(current, g)
-            left = consumers[parent] - 1
-            if left:
-                consumers[parent] = left
-            else:
-                ready.append(parent)  # its last consumer is done: its gradient is complete
+                leaves[id(t)] = t
+                leaf_grads.add_to(id(t), g)
+            elif parent.n_outputs != 1:
+                pending.add(parent, t._index, g)
+            else:  # a one-output node (most edges): _PendingGrads.add_to, written out
+                current = get_pending(parent)
+                if current is None:
+                    pending[parent] = g  # the first gradient, kept as given
+                elif type(current) is DeferredProduct:
+                    current.merge(g)
+                elif type(g) is DeferredProduct:
+                    pending[parent] = g.merge(current)
+                elif parent in owned:
+                    current += g
+                else:
+                    owned.add(parent)
+                    pending[parent] = _new_sum(current, g)
 
     for key, g in leaf_grads.items():
         _store_leaf_grad(leaves[key], materialized(g))
 
 
-def _count_consumers(roots):
-    """For every node reachable from `roots`: how many edges lead from its outputs into other
-    reachable nodes. Returns those counts, the roots' nodes that no other one consumes, and the
-    op results made outside time steps, each once (see release_unreferenced)."""
-    consumers = {}
+_by_generation = operator.attrgetter("generation")
+
+
+def _reachable(roots):
+    """The nodes reachable from `roots` (a list, in no order), and the op results made outside
+    time steps among their inputs, each once (see release_unreferenced)."""
+    seen = set()
+    nodes = []  # in the order found: nearly by decreasing generation already, which sorts fast
     outside_steps = []
-    several = set()  # ids of the outputs of several-output nodes seen, so each is listed once
+    several = set()  # ids of the outputs of several-output nodes listed, so each is listed once
     stack = []
     for r in roots:
         fn = r._ctx
-        if fn is not None and fn not in consumers:
-            consumers[fn] = 0
+        if fn is not None and fn not in seen:
+            seen.add(fn)
             stack.append(fn)
-    start = list(stack)
+            nodes.append(fn)
     while stack:
         for t in stack.pop().inputs:
             parent = t._ctx
             if parent is not None and t.requires_grad:
-                count = consumers.get(parent)
-                if count is None:
-                    consumers[parent] = 1
+                if parent not in seen:
+                    seen.add(parent)
                     stack.append(parent)
+                    nodes.append(parent)
                     if parent.step is None:
                         outside_steps.append(t)
                         if parent.n_outputs != 1:
                             several.add(id(t))
-                else:
-                    consumers[parent] = count + 1
-                    # Another output of a several-output node made outside the steps, maybe.
-                    if parent.n_outputs != 1 and id(t) not in several and parent.step is None:
-                        several.add(id(t))
-                        outside_steps.append(t)
-    return consumers, [fn for fn in start if consumers[fn] == 0], outside_steps  # a root may feed another root
+                elif parent.n_outputs != 1 and id(t) not in several and parent.step is None:
+                    several.add(id(t))  # another output of a several-output node made outside the steps
+                    outside_steps.append(t)
+    return nodes, outside_steps
 
 
 class _PendingGrads(dict):

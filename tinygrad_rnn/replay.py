@@ -70,8 +70,13 @@ class StepReplay:
                 out = fn.forward(*[t.data for t in inputs])
                 fn.needs_input_grad = needs  # as recorded: x_t, the state and the weights keep theirs
             fn.inputs = inputs
+            generation = 0
             for t in inputs:
                 t._uses += 1
+                producer = t._ctx
+                if producer is not None and producer.generation > generation:
+                    generation = producer.generation
+            fn.generation = generation + 1
             fn.recorded_at = clock
             fn.step = step
             if one_output:  # what _wrap does, without the call
