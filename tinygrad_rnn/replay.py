@@ -21,10 +21,7 @@ do); a cell whose step draws random numbers or branches on values must not.
 
 from operator import itemgetter
 
-from numpy import ndarray
-
-from . import autograd
-from .autograd import ReleasedArray, _as_array, _local, _released, _wrap, _write_clock
+from .autograd import ReleasedArray, _local, _released, _wrap, _write_clock
 
 # What a result tensor may hold for its step to be replayed: what apply and `named` set.
 _RESULT_FIELDS = frozenset({"data", "_ctx", "requires_grad", "_index", "_uses", "name"})
@@ -56,8 +53,6 @@ class StepReplay:
         values.extend(self.fixed)
         values.extend([_wrap(array) for array in self.constants])
         clock = _write_clock[0]
-        Tensor = autograd.Tensor
-        new_tensor = Tensor.__new__
         for cls, parameters, get_inputs, needs, one_output, names in self.nodes:
             inputs = get_inputs(values)
             fn = cls.__new__(cls)
@@ -79,14 +74,8 @@ class StepReplay:
             fn.generation = generation + 1
             fn.recorded_at = clock
             fn.step = step
-            if one_output:  # what _wrap does, without the call
-                result = new_tensor(Tensor)
-                result.data = out if out.__class__ is ndarray else _as_array(out)
-                result._ctx = fn
-                result.requires_grad = True
-                if names is not None:
-                    result.name = names
-                values.append(result)
+            if one_output:
+                values.append(_wrap(out, fn, 0, names))
             else:
                 values.extend([_wrap(o, fn, i, name) for i, (o, name) in enumerate(zip(out, names))])
         if self.released and not _local.modes.keep_values:
