@@ -81,6 +81,21 @@ def test_saved_and_held_tensors_keep_their_values():
     assert isinstance(z.grad_fn.inputs[0].data, np.ndarray)
 
 
+def test_a_layer_call_releases_its_input_projection_as_it_ends():
+    layer = nn.LSTM(3, 4)
+    x = tg.Tensor(np.random.default_rng(1).standard_normal((6, 2, 3)).astype(np.float32), requires_grad=True)
+    out, _ = layer(x)
+    h_0 = out.grad_fn.inputs[0]  # stack of h_0 .. h_5
+    pre_activation = h_0.grad_fn.inputs[0].grad_fn.inputs[0].grad_fn.inputs[0]  # o_t <- a_o <- split <- sum
+    x_t, _ = pre_activation.grad_fn.inputs  # x_proj[0] + h @ W_hh^T
+    projection = x_t.grad_fn.inputs[0]  # x W_ih^T + b for all steps, split into x_proj[t]
+    assert x_t.grad_fn.step is None and projection.grad_fn.step is None  # made outside the steps
+    assert isinstance(x_t.data, ReleasedArray) and isinstance(projection.data, ReleasedArray)
+    assert projection.shape == (12, 16)  # the graph still knows its shape
+    out.backward(np.ones(out.shape, dtype=np.float32))  # nothing backward needs was released
+    assert x.grad is not None
+
+
 def test_nothing_is_released_in_anomaly_mode():
     with tg.detect_anomaly():
         out, h_t, c_t, pre_activation, a_o, fc_t, i_t = _lstm_step_tensors()

@@ -130,6 +130,27 @@ class time_step:
         return False
 
 
+class release_scope:
+    """`with release_scope():` does for the ops recorded directly inside it (not inside a
+    nested time_step, which does its own) what a time step does as it ends: the values of
+    intermediates that only the graph refers to and no op saved are released (see
+    release_unreferenced). The layers run under it, for their input projection of all steps."""
+
+    def __enter__(self):
+        modes = _local.modes
+        self.previous = modes.made
+        modes.made = []
+        return self
+
+    def __exit__(self, *exc_info):
+        modes = _local.modes
+        made = modes.made
+        modes.made = self.previous
+        if not (modes.anomaly or modes.keep_values):
+            release_unreferenced(made)
+        return False
+
+
 def current_time_step():
     return _local.modes.step
 
@@ -279,16 +300,22 @@ class Function:
             fn = None
         else:
             fn.inputs = inputs
-            generation = 0
-            for t in inputs:
-                t._uses += 1  # one more graph edge into t (see release_unreferenced)
-                producer = t._ctx
-                if producer is not None and producer.generation > generation:
-                    generation = producer.generation
-            fn.generation = generation + 1  # one more than any op it consumes (see run_backward)
-            fn.recorded_at = _write_clock[0]
-            if needs is not None:
+            # Each input gets one more graph edge (t._uses, see release_unreferenced); the node's
+            # generation is one more than that of any node it consumes (see run_backward).
+            if needs is None:
+                t = inputs[0]
+                t._uses += 1
+                fn.generation = 1 if t._ctx is None else t._ctx.generation + 1
+            else:
+                generation = 0
+                for t in inputs:
+                    t._uses += 1
+                    producer = t._ctx
+                    if producer is not None and producer.generation > generation:
+                        generation = producer.generation
+                fn.generation = generation + 1
                 fn.needs_input_grad = needs
+            fn.recorded_at = _write_clock[0]
             if modes.step is not None:
                 fn.step = modes.step
             if modes.anomaly:
@@ -404,7 +431,7 @@ class ReleasedArray:
         name = f"'{self.name}' " if self.name else ""
         return GraphError(
             f"the values of the intermediate tensor {name}of shape {self.shape} {self.dtype} were released "
-            f"(as its time step ended, or as backward started): only the graph referred to it and no op "
+            f"(as the time step or the layer call that made it ended): only the graph referred to it and no op "
             f"saved it for backward. Keep a reference to the tensor (or call retain_grad() on it) to keep its values"
         )
 
@@ -431,10 +458,10 @@ def release_unreferenced(made):
     are unchanged; only its values go, since no backward reads them. This is what keeps BPTT's
     memory to what backward needs: the sum of the gate pre-activations, the recurrent matmul's
     output or a product that is only added on are not kept for every time step. Time steps call
-    it as they end, for the tensors made in them; backward calls it for those made outside any
-    step (an input projection for all steps). Reference counts say who refers to what: a
-    tensor's count is one per recorded op that takes it as input (`t._uses`, counted by apply)
-    plus the references made here; anything more is user code.
+    it as they end, for the tensors made in them; release_scope does the same for the ops made
+    inside it outside any step (the layers' input projection for all steps). Reference counts
+    say who refers to what: a tensor's count is one per recorded op that takes it as input
+    (`t._uses`, counted by apply) plus the references made here; anything more is user code.
     """
     getrefcount = sys.getrefcount
     shared = []  # unreferenced tensors whose array a view still held: a second look at the end
@@ -484,11 +511,8 @@ def run_backward(roots, root_grads, retain_graph=False):
 
     # Every consumer of a node has a larger generation: walked in decreasing generation, a node
     # comes after all the nodes that hand it gradients.
-    nodes, outside_steps = _reachable(roots)
+    nodes = _reachable(roots)
     nodes.sort(key=_by_generation, reverse=True)
-    if not (anomaly or _local.modes.keep_values):
-        release_unreferenced(outside_steps)
-        del outside_steps
     released = _RELEASED  # locals: this loop runs once per node of the graph
     pop_pending, get_pending, owned = pending.pop, pending.get, pending.owned
     for fn in nodes:
@@ -551,12 +575,10 @@ _by_generation = operator.attrgetter("generation")
 
 
 def _reachable(roots):
-    """The nodes reachable from `roots` (a list, in no order), and the op results made outside
-    time steps among their inputs, each once (see release_unreferenced)."""
+    """The nodes reachable from `roots`, in the order found: nearly by decreasing generation
+    already, which sorts fast."""
     seen = set()
-    nodes = []  # in the order found: nearly by decreasing generation already, which sorts fast
-    outside_steps = []
-    several = set()  # ids of the outputs of several-output nodes listed, so each is listed once
+    nodes = []
     stack = []
     for r in roots:
         fn = r._ctx
@@ -567,19 +589,11 @@ def _reachable(roots):
     while stack:
         for t in stack.pop().inputs:
             parent = t._ctx
-            if parent is not None and t.requires_grad:
-                if parent not in seen:
-                    seen.add(parent)
-                    stack.append(parent)
-                    nodes.append(parent)
-                    if parent.step is None:
-                        outside_steps.append(t)
-                        if parent.n_outputs != 1:
-                            several.add(id(t))
-                elif parent.n_outputs != 1 and id(t) not in several and parent.step is None:
-                    several.add(id(t))  # another output of a several-output node made outside the steps
-                    outside_steps.append(t)
-    return nodes, outside_steps
+            if parent is not None and parent not in seen and t.requires_grad:
+                seen.add(parent)
+                stack.append(parent)
+                nodes.append(parent)
+    return nodes
 
 
 class _PendingGrads(dict):

@@ -15,7 +15,7 @@ The per-step tensors are named as in the cells (h_t, c_t, f_t, ...) and carry th
 
 import gc
 
-from ..autograd import recorded_in_step, time_step
+from ..autograd import recorded_in_step, release_scope, time_step
 from ..errors import DTypeError, ShapeError
 from ..functional import cat, stack
 from ..replay import can_replay, record_replay
@@ -109,7 +109,9 @@ class RNNBase(Module):
     def forward(self, input, hx=None):
         x, unbatched = self._check_input(input)  # x is (T, N, I) from here on
         states = self._initial_states(hx, x.shape[1], unbatched)
-        with _cyclic_gc_paused():
+        # The input projection of all steps and its pieces are made outside the steps: the
+        # release scope drops their values as the call ends, as each step does for its own.
+        with _cyclic_gc_paused(), release_scope():
             return self._forward(x, states, unbatched)
 
     def _forward(self, x, states, unbatched):
