@@ -106,49 +106,45 @@ class no_grad:
         return False
 
 
-class time_step:
+class release_scope:
+    """`with release_scope():` releases, as it ends, the values of the intermediates recorded
+    directly inside it (not inside a nested scope, which does its own) that only the graph
+    refers to and no op saved (see release_unreferenced). Every time step is one; the layers
+    also run under one, for their input projection of all steps."""
+
+    def __enter__(self):
+        modes = _local.modes
+        self.previous_made = modes.made
+        modes.made = []
+        return self
+
+    def __exit__(self, *exc_info):
+        modes = _local.modes
+        made = modes.made
+        modes.made = self.previous_made
+        if not (modes.anomaly or modes.keep_values):  # anomaly mode describes op inputs by their values
+            release_unreferenced(made)
+        return False
+
+
+class time_step(release_scope):
     """`with time_step(t):` tags every op this thread records inside with `step = t`, so graph
     renderers can draw one cluster per time step and tracers can find step t's states. Layers do
-    this as they unroll; a hand-written loop over a cell can do it too."""
+    this as they unroll; a hand-written loop over a cell can do it too. As it ends, it releases
+    what its ops made and nothing needs (see release_scope)."""
 
     def __init__(self, t):
         self.t = t
 
     def __enter__(self):
         modes = _local.modes
-        self.previous = modes.step, modes.made
+        self.previous_step = modes.step
         modes.step = self.t
-        modes.made = []
-        return self
+        return super().__enter__()
 
     def __exit__(self, *exc_info):
-        modes = _local.modes
-        made = modes.made
-        modes.step, modes.made = self.previous
-        if not (modes.anomaly or modes.keep_values):  # anomaly mode describes op inputs by their values
-            release_unreferenced(made)
-        return False
-
-
-class release_scope:
-    """`with release_scope():` does for the ops recorded directly inside it (not inside a
-    nested time_step, which does its own) what a time step does as it ends: the values of
-    intermediates that only the graph refers to and no op saved are released (see
-    release_unreferenced). The layers run under it, for their input projection of all steps."""
-
-    def __enter__(self):
-        modes = _local.modes
-        self.previous = modes.made
-        modes.made = []
-        return self
-
-    def __exit__(self, *exc_info):
-        modes = _local.modes
-        made = modes.made
-        modes.made = self.previous
-        if not (modes.anomaly or modes.keep_values):
-            release_unreferenced(made)
-        return False
+        _local.modes.step = self.previous_step
+        return super().__exit__(*exc_info)
 
 
 def current_time_step():
@@ -299,21 +295,13 @@ class Function:
         if not (wanted and modes.grad_enabled):
             fn = None
         else:
-            fn.inputs = inputs
-            # Each input gets one more graph edge (t._uses, see release_unreferenced); the node's
-            # generation is one more than that of any node it consumes (see run_backward).
-            if needs is None:
+            if needs is None:  # link_inputs for one input, without the call or the loop
+                fn.inputs = inputs
                 t = inputs[0]
                 t._uses += 1
                 fn.generation = 1 if t._ctx is None else t._ctx.generation + 1
             else:
-                generation = 0
-                for t in inputs:
-                    t._uses += 1
-                    producer = t._ctx
-                    if producer is not None and producer.generation > generation:
-                        generation = producer.generation
-                fn.generation = generation + 1
+                link_inputs(fn, inputs)
                 fn.needs_input_grad = needs
             fn.recorded_at = _write_clock[0]
             if modes.step is not None:
@@ -343,6 +331,20 @@ _NO_GRAPH_COPIES = (
     "and a copy could not share leaves with the original; detach() the tensor to copy its data, "
     "or copy the leaves and run the forward pass again"
 )
+
+
+def link_inputs(fn, inputs):
+    """Record `inputs` on the node `fn`: each input gets one more graph edge (t._uses, see
+    release_unreferenced), and fn's generation is one more than that of any node it consumes
+    (see run_backward)."""
+    fn.inputs = inputs
+    generation = 0
+    for t in inputs:
+        t._uses += 1
+        producer = t._ctx
+        if producer is not None and producer.generation > generation:
+            generation = producer.generation
+    fn.generation = generation + 1
 
 
 def _refuse_parameters(cls, params):

@@ -21,7 +21,7 @@ do); a cell whose step draws random numbers or branches on values must not.
 
 from operator import itemgetter
 
-from .autograd import ReleasedArray, _local, _released, _wrap, _write_clock
+from .autograd import ReleasedArray, _local, _released, _wrap, _write_clock, link_inputs
 
 # What a result tensor may hold for its step to be replayed: what apply and `named` set.
 _RESULT_FIELDS = frozenset({"data", "_ctx", "requires_grad", "_index", "_uses", "name"})
@@ -64,14 +64,7 @@ class StepReplay:
             else:
                 out = fn.forward(*[t.data for t in inputs])
                 fn.needs_input_grad = needs  # as recorded: x_t, the state and the weights keep theirs
-            fn.inputs = inputs
-            generation = 0
-            for t in inputs:
-                t._uses += 1
-                producer = t._ctx
-                if producer is not None and producer.generation > generation:
-                    generation = producer.generation
-            fn.generation = generation + 1
+            link_inputs(fn, inputs)
             fn.recorded_at = clock
             fn.step = step
             if one_output:
