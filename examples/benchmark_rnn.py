@@ -49,7 +49,7 @@ sys.path.insert(0, os.path.join(HERE, ".."))
 sys.path.insert(0, HERE)
 
 import tinygrad_rnn as tg  # noqa: E402
-from tinygrad_rnn import nn  # noqa: E402
+from tinygrad_rnn import deferred, nn  # noqa: E402
 from tinygrad_rnn.backend import get_backend, to_backend  # noqa: E402
 from tinygrad_rnn.errors import BackendError  # noqa: E402
 from hand_bptt import HandGRU, HandLSTM  # noqa: E402
@@ -239,8 +239,24 @@ def gpu_synchronizer(backend, names):
 # One process: one implementation, one config, one dtype
 
 
-def run_worker(name, config, dtype_name, repeats, warmup, clock_name, backend, memory, default_malloc):
+FAST_PATHS = ("replay", "defer")  # what --without can switch off, to measure what each gives
+
+
+def switch_off(fast_paths):
+    """Run tinygrad_rnn without these mechanisms in this process: 'replay' (layers run the cell's
+    code at every step instead of replaying it, replay.py), 'defer' (weight gradients summed per
+    step instead of in one matmul, deferred.py). Results are the same; only the time differs."""
+    if "replay" in fast_paths:
+        for cell in (nn.RNNCell, nn.LSTMCell, nn.GRUCell):
+            cell.replayable = False
+    if "defer" in fast_paths:
+        deferred.MIN_SIZE = float("inf")
+
+
+def run_worker(name, config, dtype_name, repeats, warmup, clock_name, backend, memory, default_malloc,
+               without=()):
     """Time `repeats` steps of one implementation in this process; print one JSON line."""
+    switch_off(without)
     if not default_malloc:
         # A benchmark owns its process: keep freed arrays' memory for reuse, as a training script
         # would (BPTT frees and reallocates same-size arrays every step; see allocator.py).
@@ -280,6 +296,7 @@ def run_in_process(name, config, dtype_name, args):
                "--repeats", str(args.repeats), "--warmup", str(args.warmup), "--clock", args.clock,
                "--backend", args.backend, "--memory" if args.memory else "--no-memory"]
     command += ["--default-malloc"] if args.default_malloc else []
+    command += ["--without", ",".join(args.without)] if args.without else []
     result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode != 0:
         sys.exit(f"{name} failed on {config} {dtype_name}:\n{result.stderr}")
@@ -337,6 +354,11 @@ def parse_args(argv):
         "--backend", choices=["numpy", "cupy"], default="numpy",
         help="numpy: CPU (default); cupy: tinygrad_rnn on CuPy and torch on CUDA (needs an NVIDIA GPU)",
     )
+    parser.add_argument(
+        "--without", default="",
+        help="comma-separated tinygrad_rnn mechanisms to switch off, to see what each gives: replay (layers "
+        "run the cell's code at every step), defer (weight gradients summed per step); default: none",
+    )
     parser.add_argument("--worker", help=argparse.SUPPRESS)  # one implementation in this process
     args = parser.parse_args(argv)
     if args.backend == "cupy":
@@ -351,6 +373,10 @@ def parse_args(argv):
         args.configs = [CONFIGS[int(k) - 1] for k in args.configs.split(",")]
     except (ValueError, IndexError):
         parser.error(f"--configs takes numbers from 1 to {len(CONFIGS)}, got {args.configs!r}")
+    args.without = [w.strip() for w in args.without.split(",") if w.strip()]
+    for w in args.without:
+        if w not in FAST_PATHS:
+            parser.error(f"--without takes {' and/or '.join(FAST_PATHS)}, got {w!r}")
     args.dtypes = [d.strip() for d in args.dtypes.split(",")]
     for d in args.dtypes:
         if d not in ("float32", "float64"):
@@ -393,6 +419,8 @@ def print_header(args):
         threads, source = blas_threads()
         print(f"NumPy {np.__version__}, BLAS threads: {threads} ({source}); torch, in its own processes, gets as many.")
     print(f"malloc: {'as the process started' if args.default_malloc else 'freed blocks kept for reuse (tinygrad_rnn.reuse_freed_memory())'}")
+    if args.without:
+        print(f"tinygrad_rnn without: {', '.join(args.without)} (switched off for this run)")
     print(f"ms per training step: median over {args.processes} process(es) of each one's median of "
           f"{args.repeats} steps ({args.clock} clock).")
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
@@ -405,7 +433,7 @@ def main(argv=None):
     args = parse_args(argv)
     if args.worker is not None:
         run_worker(args.worker, args.configs[0], args.dtypes[0], args.repeats, args.warmup, args.clock,
-                   args.backend, args.memory, args.default_malloc)
+                   args.backend, args.memory, args.default_malloc, args.without)
         return
     print_header(args)
     names = args.impls

@@ -8,7 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
+
+import tinygrad_rnn as tg
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
@@ -80,6 +83,38 @@ def test_benchmark_rnn_runs_and_prints_its_table():
     assert result.returncode == 0, result.stderr
     assert "T=50 B=32 I=32 H=128" in result.stdout and "LSTM/hand LSTM" in result.stdout
     assert "GRU/torch loop" in result.stdout and "KiB kept per time step" in result.stdout
+
+
+def test_benchmark_rnn_switches_the_fast_paths_off_on_request():
+    result = _run_example(EXAMPLES / "benchmark_rnn.py", "--configs", "1", "--repeats", "1", "--warmup", "0",
+                          "--processes", "1", "--impls", "tg GRU", "--no-memory", "--without", "replay,defer")
+    assert result.returncode == 0, result.stderr
+    assert "without: replay, defer" in result.stdout and "T=50 B=32 I=32 H=128" in result.stdout
+    result = _run_example(EXAMPLES / "benchmark_rnn.py", "--without", "jit")
+    assert result.returncode == 2 and "--without takes replay and/or defer, got 'jit'" in result.stderr
+
+
+def test_switching_the_fast_paths_off_leaves_the_gradients_as_they_are(monkeypatch):
+    sys.path.insert(0, str(EXAMPLES))
+    import benchmark_rnn
+    from tinygrad_rnn import deferred, nn
+
+    for cell in (nn.RNNCell, nn.LSTMCell, nn.GRUCell):  # restored after the test
+        monkeypatch.setattr(cell, "replayable", True)
+    monkeypatch.setattr(deferred, "MIN_SIZE", deferred.MIN_SIZE)
+    np.random.seed(0)
+    layer = nn.GRU(3, 256, dtype=np.float64)  # W_hh^T's gradient is large enough to be deferred
+    x = tg.Tensor(np.random.default_rng(0).standard_normal((6, 2, 3)))
+    G = np.random.default_rng(1).standard_normal((6, 2, 256))
+    out, _ = layer(x)
+    out.backward(G)
+    fast = layer.weight_hh_l0.grad.numpy().copy()
+    layer.zero_grad()
+    benchmark_rnn.switch_off(["replay", "defer"])
+    assert nn.GRUCell.replayable is False and deferred.MIN_SIZE == float("inf")
+    out, _ = layer(x)
+    out.backward(G)
+    np.testing.assert_allclose(layer.weight_hh_l0.grad.numpy(), fast, rtol=1e-12, atol=1e-14)
 
 
 def test_benchmark_rnn_on_the_gpu_runs_there_or_says_what_is_missing():
