@@ -21,7 +21,8 @@ class Add(Function):
 
     def backward(self, grad):
         a_shape, b_shape = self.shapes
-        return unbroadcast(grad, a_shape), unbroadcast(grad, b_shape)
+        needs = self.needs_input_grad  # a constant (the 1 in 1 - z_t) needs no sum over its broadcast axes
+        return (unbroadcast(grad, a_shape) if needs[0] else None), (unbroadcast(grad, b_shape) if needs[1] else None)
 
 
 class Sub(Function):
@@ -36,8 +37,9 @@ class Sub(Function):
 
     def backward(self, grad):
         a_shape, b_shape = self.shapes
+        grad_a = unbroadcast(grad, a_shape) if self.needs_input_grad[0] else None
         grad_b = unbroadcast(-grad, b_shape) if self.needs_input_grad[1] else None
-        return unbroadcast(grad, a_shape), grad_b
+        return grad_a, grad_b
 
 
 class Neg(Function):
