@@ -8,7 +8,7 @@ of the step. Their sum is one product of the stacked factors,
     sum_t a_t^T @ g_t = [a_1; a_2; ...; a_T]^T @ [g_1; g_2; ...; g_T],
 
 which is how a hand-written BPTT (and cuDNN) computes it. So MatMul's backward hands its second
-input a DeferredProduct (a, g) instead of a^T @ g; the backward walk gathers the products that
+input a DeferredProduct (a, g) instead of a^T @ g (when that product is large: MIN_SIZE); the walk gathers the products that
 arrive for one tensor and multiplies them out when the tensor's gradient is complete (or every
 BLOCK of them, which bounds the memory the stacking takes). The value is the same sum, added up
 in another order: float round-off apart, the gradients do not change.
