@@ -133,6 +133,12 @@ class _NoisyCell(_OwnCell):
         return nn.named(((x_proj + h @ weights.hh) * mask).tanh(), "h_t")
 
 
+class _OwnReplayableCell(_OwnCell):
+    """A user's cell that opts in: it gets what the built-in cells get."""
+
+    replayable = True
+
+
 class _InheritingCell(nn.LSTMCell):
     """Inherits replayable = True from LSTMCell; a subclass must say so itself."""
 
@@ -175,3 +181,17 @@ def test_short_sequences_run_the_cells_code(replays):
     assert not replays
     nn.LSTM(3, 4)(tg.Tensor(np.ones((4, 1, 3), dtype=np.float32)))
     assert len(replays) == 1
+
+
+def test_a_users_cell_that_opts_in_is_replayed_bit_for_bit(replays, monkeypatch):
+    layer = nn.Recurrent(_OwnReplayableCell, 3, 4, num_layers=2, bidirectional=True, dtype=np.float64)
+    out, x = _run_layer(layer)
+    replayed, signature = _results(layer, out, x), _graph_signature(out)
+    assert len(replays) == 4 * (9 - 3)
+    monkeypatch.setattr(_OwnReplayableCell, "replayable", False)
+    layer.zero_grad()
+    out, x = _run_layer(layer)
+    own = _results(layer, out, x)
+    for key in own:
+        np.testing.assert_array_equal(replayed[key], own[key], err_msg=key)
+    assert _graph_signature(out) == signature
