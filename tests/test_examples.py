@@ -117,6 +117,22 @@ def test_switching_the_fast_paths_off_leaves_the_gradients_as_they_are(monkeypat
     np.testing.assert_allclose(layer.weight_hh_l0.grad.numpy(), fast, rtol=1e-12, atol=1e-14)
 
 
+def test_ab_versions_compares_this_checkout_with_another_in_one_process():
+    # The checkout itself as the other one (--base-path): no git history needed.
+    root = str(EXAMPLES.parent)
+    result = _run_example(EXAMPLES / "ab_versions.py", "--base-path", root, "--repeats", "2", "--shape", "4x8")
+    assert result.returncode == 0, result.stderr
+    assert f"{root}:" in result.stdout and "this / base:" in result.stdout
+    result = _run_example(EXAMPLES / "ab_versions.py", "--base-path", root, "--repeats", "2", "--layer", "GRU",
+                          "--config", "5,2,3,4")
+    assert result.returncode == 0, result.stderr
+    assert "GRU training step" in result.stdout
+    result = _run_example(EXAMPLES / "ab_versions.py", "--base-path", str(EXAMPLES))
+    assert result.returncode == 1 and "holds no tinygrad_rnn package" in result.stderr
+    result = _run_example(EXAMPLES / "ab_versions.py", "--base", "no-such-commit")
+    assert result.returncode == 1 and "git archive" in result.stderr and "failed" in result.stderr
+
+
 def test_benchmark_rnn_on_the_gpu_runs_there_or_says_what_is_missing():
     from conftest import CUPY_AVAILABLE
 
