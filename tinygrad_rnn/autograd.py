@@ -273,7 +273,8 @@ class Function:
         if params:
             if not params.keys() <= cls.parameters:
                 _refuse_parameters(cls, params)
-            fn.__dict__.update(params)
+            for key, value in params.items():  # setattr, not __dict__.update: no dict object per node
+                setattr(fn, key, value)
         try:
             if len(inputs) == 1:  # the common case, without building lists
                 out = fn.forward(inputs[0].data)

@@ -56,8 +56,8 @@ class StepReplay:
         for cls, parameters, get_inputs, needs, one_output, names in self.nodes:
             inputs = get_inputs(values)
             fn = cls.__new__(cls)
-            if parameters:
-                fn.__dict__.update(parameters)
+            for key, value in parameters:  # setattr, not __dict__.update: no dict object per node
+                setattr(fn, key, value)
             if needs is None:  # one input: apply's default needs_input_grad, (True,)
                 out = fn.forward(inputs.data)
                 inputs = (inputs,)
@@ -148,7 +148,7 @@ def record_replay(first, second):
             next_position += 1
         needs = None if len(sources) == 1 else fn.needs_input_grad
         one_output = fn.n_outputs == 1
-        compiled.append((type(fn), parameters, itemgetter(*sources), needs, one_output, names[0] if one_output else names))
+        compiled.append((type(fn), tuple(parameters.items()), itemgetter(*sources), needs, one_output, names[0] if one_output else names))
     returned = [position.get(id(s)) for s in state_out]
     if None in returned or returned != [position_0.get(id(s)) for s in state_out_0]:
         return None

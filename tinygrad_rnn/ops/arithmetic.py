@@ -15,13 +15,18 @@ class Add(Function):
     name = "add"
     same_dtype = True
 
+    shapes = None  # (a's shape, b's shape) when they differ: backward sums over the broadcast axes
+
     def forward(self, a, b):
-        self.shapes = a.shape, b.shape
+        if a.shape != b.shape:
+            self.shapes = a.shape, b.shape
         return a + b
 
     def backward(self, grad):
-        a_shape, b_shape = self.shapes
         needs = self.needs_input_grad  # a constant (the 1 in 1 - z_t) needs no sum over its broadcast axes
+        if self.shapes is None:
+            return (grad if needs[0] else None), (grad if needs[1] else None)
+        a_shape, b_shape = self.shapes
         return (unbroadcast(grad, a_shape) if needs[0] else None), (unbroadcast(grad, b_shape) if needs[1] else None)
 
 
@@ -31,14 +36,21 @@ class Sub(Function):
     name = "sub"
     same_dtype = True
 
+    shapes = None  # as in Add
+
     def forward(self, a, b):
-        self.shapes = a.shape, b.shape
+        if a.shape != b.shape:
+            self.shapes = a.shape, b.shape
         return a - b
 
     def backward(self, grad):
-        a_shape, b_shape = self.shapes
-        grad_a = unbroadcast(grad, a_shape) if self.needs_input_grad[0] else None
-        grad_b = unbroadcast(-grad, b_shape) if self.needs_input_grad[1] else None
+        needs = self.needs_input_grad
+        grad_a = grad if needs[0] else None
+        grad_b = -grad if needs[1] else None
+        if self.shapes is not None:
+            a_shape, b_shape = self.shapes
+            grad_a = unbroadcast(grad_a, a_shape) if needs[0] else None
+            grad_b = unbroadcast(grad_b, b_shape) if needs[1] else None
         return grad_a, grad_b
 
 

@@ -152,23 +152,20 @@ class Split(Function):
                 f"split: sizes {list(self.sizes)} must be >= 0 and add up to {x.shape[axis]}, the length of "
                 f"axis {axis} of shape {tuple(x.shape)}"
             )
-        self.in_shape = x.shape
-        self.dtype = x.dtype
         self.n_outputs = len(self.sizes)
         return _split_at(x, self.sizes, axis)
 
     def backward(self, *grads):
-        xp = None
-        for g in grads:
-            if g is not None:
-                xp = get_array_module(g)
-                break
+        # The walk calls backward when at least one piece got a gradient: the others take its
+        # shape and dtype, but for their own length along the axis.
+        given = next(g for g in grads if g is not None)
+        xp = get_array_module(given)
         pieces = []
         for g, size in zip(grads, self.sizes):
             if g is None:  # an output nobody used: its gradient is zero
-                shape = list(self.in_shape)
+                shape = list(given.shape)
                 shape[self.axis] = size
-                g = xp.zeros(shape, dtype=self.dtype)
+                g = xp.zeros(shape, dtype=given.dtype)
             pieces.append(g)
         return (xp.concatenate(pieces, axis=self.axis),)
 
