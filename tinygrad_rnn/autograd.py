@@ -7,8 +7,8 @@ one.
 
 The order comes from the graph itself (DeZero's generations): a node's generation is one more
 than the largest among the nodes that made its inputs, so every consumer of a node has a larger
-generation than the node. The walk finds the nodes reachable from the output and visits them by
-decreasing generation: each one after all the nodes that hand it gradients.
+generation than the node. The walk visits the nodes that gradients reach by decreasing
+generation: each one after all the nodes that hand it gradients.
 
 Grad mode (`no_grad`), the time step (`time_step`) and anomaly mode (`detect_anomaly`) belong to
 the thread that sets them, as PyTorch's grad mode does: another thread's ops are unaffected.
@@ -16,7 +16,6 @@ the thread that sets them, as PyTorch's grad mode does: another thread's ops are
 
 import functools
 import linecache
-import operator
 import os
 import sys
 import threading
@@ -503,62 +502,70 @@ def run_backward(roots, root_grads, retain_graph=False):
     pending = _PendingGrads()  # node -> the gradient of its output(s)
     leaf_grads = _PendingGrads()  # id(leaf) -> its gradient (tensors compare elementwise: ids are the keys)
     leaves = {}  # id(leaf) -> leaf
+    # Every consumer of a node has a larger generation, so walked by decreasing generation a
+    # node comes after all the nodes that hand it gradients. A node is queued under its
+    # generation when its first gradient arrives: the walk meets only the nodes gradients reach.
+    queued = {}  # generation -> the nodes of that generation with a gradient pending
     for root, grad in zip(roots, root_grads):
         if root._ctx is None:
             leaves[id(root)] = root
             leaf_grads.add_to(id(root), grad)
         else:
+            if root._ctx not in pending:
+                queued.setdefault(root._ctx.generation, []).append(root._ctx)
             pending.add(root._ctx, root._index, grad)
     clock = _write_clock[0]
     anomaly = _local.modes.anomaly
 
-    # Every consumer of a node has a larger generation: walked in decreasing generation, a node
-    # comes after all the nodes that hand it gradients.
-    nodes = _reachable(roots)
-    nodes.sort(key=_by_generation, reverse=True)
     released = _RELEASED  # locals: this loop runs once per node of the graph
     pop_pending, get_pending, owned = pending.pop, pending.get, pending.owned
-    for fn in nodes:
-        if fn.saved is released:
-            raise GraphError(
-                f"backward through the graph a second time: the saved arrays of '{fn.name}' were "
-                f"released by the first backward; pass retain_graph=True to the first call"
-            )
-        grads_out = pop_pending(fn, None)
-        if grads_out is None:  # nothing flowed into this node (every consumer gave None)
-            continue
-        # Gradients gathered as matmul factors (deferred.py) are multiplied out now.
-        if type(grads_out) is DeferredProduct:
-            grads_out = grads_out.value()
-        elif type(grads_out) is list:
-            grads_out = [materialized(g) for g in grads_out]
-        if fn.recorded_at != clock:  # something was written in place since fn was recorded
-            _check_saved_arrays_unchanged(fn)
-        if fn.n_outputs == 1:
-            if fn.watched is not None:
-                grads_out = _run_tensor_hooks(fn, [grads_out])[0]
-            grads_in = fn.backward(grads_out)
-        else:
-            if fn.watched is not None:
-                grads_out = _run_tensor_hooks(fn, grads_out)
-            grads_in = fn.backward(*grads_out)
-        if anomaly:
-            grads_in = [materialized(g) for g in grads_in]
-            _check_backward(fn, grads_in)
-        if not retain_graph:
-            fn.saved = released
-        for t, g in zip(fn.inputs, grads_in):
-            if g is None or not t.requires_grad:
-                continue
-            parent = t._ctx
-            if parent is None:
-                leaves[id(t)] = t
-                leaf_grads.add_to(id(t), g)
-            elif parent.n_outputs != 1:
-                pending.add(parent, t._index, g)
-            else:  # a one-output node (most edges): _PendingGrads.add_to, written out
+    pop_queued = queued.pop
+    for generation in range(max(queued, default=0), -1, -1):
+        for fn in pop_queued(generation, ()):
+            if fn.saved is released:
+                raise GraphError(
+                    f"backward through the graph a second time: the saved arrays of '{fn.name}' were "
+                    f"released by the first backward; pass retain_graph=True to the first call"
+                )
+            grads_out = pop_pending(fn)
+            # Gradients gathered as matmul factors (deferred.py) are multiplied out now.
+            if type(grads_out) is DeferredProduct:
+                grads_out = grads_out.value()
+            elif type(grads_out) is list:
+                grads_out = [materialized(g) for g in grads_out]
+            if fn.recorded_at != clock:  # something was written in place since fn was recorded
+                _check_saved_arrays_unchanged(fn)
+            if fn.n_outputs == 1:
+                if fn.watched is not None:
+                    grads_out = _run_tensor_hooks(fn, [grads_out])[0]
+                grads_in = fn.backward(grads_out)
+            else:
+                if fn.watched is not None:
+                    grads_out = _run_tensor_hooks(fn, grads_out)
+                grads_in = fn.backward(*grads_out)
+            if anomaly:
+                grads_in = [materialized(g) for g in grads_in]
+                _check_backward(fn, grads_in)
+            if not retain_graph:
+                fn.saved = released
+            for t, g in zip(fn.inputs, grads_in):
+                if g is None or not t.requires_grad:
+                    continue
+                parent = t._ctx
+                if parent is None:
+                    leaves[id(t)] = t
+                    leaf_grads.add_to(id(t), g)
+                    continue
                 current = get_pending(parent)
-                if current is None:
+                if current is None:  # the first gradient for parent: queue it
+                    queued_at = queued.get(parent.generation)
+                    if queued_at is None:
+                        queued[parent.generation] = [parent]
+                    else:
+                        queued_at.append(parent)
+                if parent.n_outputs != 1:
+                    pending.add(parent, t._index, g)
+                elif current is None:  # a one-output node (most edges): _PendingGrads.add_to, written out
                     pending[parent] = g  # the first gradient, kept as given
                 elif type(current) is DeferredProduct:
                     current.merge(g)
@@ -572,31 +579,6 @@ def run_backward(roots, root_grads, retain_graph=False):
 
     for key, g in leaf_grads.items():
         _store_leaf_grad(leaves[key], materialized(g))
-
-
-_by_generation = operator.attrgetter("generation")
-
-
-def _reachable(roots):
-    """The nodes reachable from `roots`, in the order found: nearly by decreasing generation
-    already, which sorts fast."""
-    seen = set()
-    nodes = []
-    stack = []
-    for r in roots:
-        fn = r._ctx
-        if fn is not None and fn not in seen:
-            seen.add(fn)
-            stack.append(fn)
-            nodes.append(fn)
-    while stack:
-        for t in stack.pop().inputs:
-            parent = t._ctx
-            if parent is not None and parent not in seen and t.requires_grad:
-                seen.add(parent)
-                stack.append(parent)
-                nodes.append(parent)
-    return nodes
 
 
 class _PendingGrads(dict):
