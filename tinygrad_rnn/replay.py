@@ -21,7 +21,7 @@ do); a cell whose step draws random numbers or branches on values must not.
 
 from operator import itemgetter
 
-from .autograd import ReleasedArray, _local, _released, _wrap, _write_clock, link_inputs
+from .autograd import ReleasedArray, _local, _wrap, _write_clock, link_inputs
 
 # What a result tensor may hold for its step to be replayed: what apply and `named` set.
 _RESULT_FIELDS = frozenset({"data", "_ctx", "requires_grad", "_index", "_uses", "name"})
@@ -41,7 +41,7 @@ class StepReplay:
         #  one output?, the name of its output or the names of its outputs)
         self.nodes = nodes
         self.returned = returned  # positions of the state tensors the step returns
-        self.released = released  # positions of the results whose values the step releases
+        self.released = released  # (position, ReleasedArray) of each result whose values the step releases
 
     def run(self, x, state, step):
         """The state after one step from `x` (x_proj[t]) and `state`, recording its ops at `step`."""
@@ -62,7 +62,10 @@ class StepReplay:
                 out = fn.forward(inputs.data)
                 inputs = (inputs,)
             else:
-                out = fn.forward(*[t.data for t in inputs])
+                if len(inputs) == 2:  # most ops: without building a list
+                    out = fn.forward(inputs[0].data, inputs[1].data)
+                else:
+                    out = fn.forward(*[t.data for t in inputs])
                 fn.needs_input_grad = needs  # as recorded: x_t, the state and the weights keep theirs
             link_inputs(fn, inputs)
             fn.recorded_at = clock
@@ -72,9 +75,8 @@ class StepReplay:
             else:
                 values.extend([_wrap(o, fn, i, name) for i, (o, name) in enumerate(zip(out, names))])
         if self.released and not _local.modes.keep_values:
-            for position in self.released:
-                t = values[position]
-                t.data = _released(t.data.shape, t.data.dtype, t.name)
+            for position, released in self.released:
+                values[position].data = released
         if self.state_is_tuple:
             return tuple([values[p] for p in self.returned])
         return values[self.returned[0]]
@@ -152,9 +154,11 @@ def record_replay(first, second):
     returned = [position.get(id(s)) for s in state_out]
     if None in returned or returned != [position_0.get(id(s)) for s in state_out_0]:
         return None
-    released = _released_positions(made, position)
-    if released != _released_positions(made_0, position_0):
+    if _released_positions(made, position) != _released_positions(made_0, position_0):
         return None
+    # Every replayed step releases tensors of the same shape, dtype and name: the same objects
+    # (autograd._released) stand for their values.
+    released = tuple(sorted((position[id(t)], t.data) for t in made if type(t.data) is ReleasedArray))
     return StepReplay(isinstance(second[2], (tuple, list)), fixed, constants, compiled, returned, released)
 
 
