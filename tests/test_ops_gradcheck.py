@@ -275,6 +275,10 @@ CASES = [
     # Matrix products
     Case("matmul_2d", lambda a, b: a @ b, lambda a, b: a @ b, (normal((3, 4)), normal((4, 2)))),
     # A square second operand: a backward that forgets a transpose still has the right shapes here.
+    # h @ W.T with fewer rows than W has: MatMul computes it as (W @ h.T).T
+    Case("matmul_transposed_weight", lambda a, b: a @ b.T, lambda a, b: a @ b.T, (normal((3, 4)), normal((5, 4)))),
+    Case("matmul_transposed_weight_more_rows", lambda a, b: a @ b.T, lambda a, b: a @ b.T,
+         (normal((6, 4)), normal((5, 4)))),
     Case("matmul_square_second", lambda a, b: a @ b, lambda a, b: a @ b, (normal((3, 4)), normal((4, 4)))),
     Case("matmul_square_both", lambda a, b: a @ b, lambda a, b: a @ b, (normal((4, 4)), normal((4, 4)))),
     Case("matmul_3d_square_weight", lambda a, b: a @ b, lambda a, b: a @ b, (normal((2, 3, 3)), normal((3, 3)))),

@@ -1,5 +1,7 @@
 """Matrix product: y = a @ b, with NumPy's rules for 1-D and batched (N-D) operands."""
 
+import numpy as np
+
 from ..autograd import Function
 from ..deferred import weight_gradient
 from ..errors import ShapeError
@@ -24,6 +26,11 @@ class MatMul(Function):
                 f"({'only' if b.ndim == 1 else 'second-to-last'} axis of the second)"
             )
         self.saved = a, b
+        if type(b) is np.ndarray and b.ndim == 2 and a.ndim == 2 and a.shape[0] < b.shape[1] and _is_transposed(b):
+            # h @ W^T, where W^T is a view of the weight W (every recurrent step): OpenBLAS runs
+            # the same product 1.1-1.8x faster as (W @ h^T)^T, with the long side first
+            # (docs/performance.md). The values agree to float round-off.
+            return (b.T @ a.T).T
         return a @ b
 
     def backward(self, grad):
@@ -54,3 +61,9 @@ class MatMul(Function):
                 grad_b = unbroadcast(a2.swapaxes(-1, -2) @ g2, b2.shape)
             grad_b = grad_b.reshape(b.shape)
         return grad_a, grad_b
+
+
+def _is_transposed(array):
+    """Whether `array` is laid out as the transpose of a row-major matrix (W.T of a C-ordered W)."""
+    flags = array.flags
+    return flags.f_contiguous and not flags.c_contiguous
