@@ -50,6 +50,8 @@ sys.path.insert(0, HERE)
 
 import tinygrad_rnn as tg  # noqa: E402
 from tinygrad_rnn import deferred, nn  # noqa: E402
+from tinygrad_rnn.nn import recurrent  # noqa: E402
+from tinygrad_rnn.ops import matmul  # noqa: E402
 from tinygrad_rnn.backend import get_backend, to_backend  # noqa: E402
 from tinygrad_rnn.errors import BackendError  # noqa: E402
 from hand_bptt import HandGRU, HandLSTM  # noqa: E402
@@ -239,18 +241,25 @@ def gpu_synchronizer(backend, names):
 # One process: one implementation, one config, one dtype
 
 
-FAST_PATHS = ("replay", "defer")  # what --without can switch off, to measure what each gives
+FAST_PATHS = ("replay", "defer", "gc", "layout")  # what --without can switch off, to measure what each gives
 
 
 def switch_off(fast_paths):
     """Run tinygrad_rnn without these mechanisms in this process: 'replay' (layers run the cell's
     code at every step instead of replaying it, replay.py), 'defer' (weight gradients summed per
-    step instead of in one matmul, deferred.py). Results are the same; only the time differs."""
+    step instead of in one matmul, deferred.py), 'gc' (the cycle collector's first young
+    collection after a layer call scans the new graph, nn/recurrent.py), 'layout' (h @ W^T in
+    the order it is written, ops/matmul.py). Results are the same, to round-off for 'layout' and
+    'defer'; only the time differs."""
     if "replay" in fast_paths:
         for cell in (nn.RNNCell, nn.LSTMCell, nn.GRUCell):
             cell.replayable = False
     if "defer" in fast_paths:
         deferred.MIN_SIZE = float("inf")
+    if "gc" in fast_paths:
+        recurrent.HAND_GRAPH_TO_OLD_GENERATION = False
+    if "layout" in fast_paths:
+        matmul.TRANSPOSED_WEIGHT_FIRST = False
 
 
 def run_worker(name, config, dtype_name, repeats, warmup, clock_name, backend, memory, default_malloc,
@@ -357,7 +366,8 @@ def parse_args(argv):
     parser.add_argument(
         "--without", default="",
         help="comma-separated tinygrad_rnn mechanisms to switch off, to see what each gives: replay (layers "
-        "run the cell's code at every step), defer (weight gradients summed per step); default: none",
+        "run the cell's code at every step), defer (weight gradients summed per step), gc (the collector "
+        "scans each new graph once), layout (h @ W^T as written); default: none",
     )
     parser.add_argument("--worker", help=argparse.SUPPRESS)  # one implementation in this process
     args = parser.parse_args(argv)
@@ -376,7 +386,7 @@ def parse_args(argv):
     args.without = [w.strip() for w in args.without.split(",") if w.strip()]
     for w in args.without:
         if w not in FAST_PATHS:
-            parser.error(f"--without takes {' and/or '.join(FAST_PATHS)}, got {w!r}")
+            parser.error(f"--without takes {', '.join(FAST_PATHS)} (comma-separated), got {w!r}")
     args.dtypes = [d.strip() for d in args.dtypes.split(",")]
     for d in args.dtypes:
         if d not in ("float32", "float64"):

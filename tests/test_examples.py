@@ -87,21 +87,25 @@ def test_benchmark_rnn_runs_and_prints_its_table():
 
 def test_benchmark_rnn_switches_the_fast_paths_off_on_request():
     result = _run_example(EXAMPLES / "benchmark_rnn.py", "--configs", "1", "--repeats", "1", "--warmup", "0",
-                          "--processes", "1", "--impls", "tg GRU", "--no-memory", "--without", "replay,defer")
+                          "--processes", "1", "--impls", "tg GRU", "--no-memory", "--without", "replay,defer,gc,layout")
     assert result.returncode == 0, result.stderr
-    assert "without: replay, defer" in result.stdout and "T=50 B=32 I=32 H=128" in result.stdout
+    assert "without: replay, defer, gc, layout" in result.stdout and "T=50 B=32 I=32 H=128" in result.stdout
     result = _run_example(EXAMPLES / "benchmark_rnn.py", "--without", "jit")
-    assert result.returncode == 2 and "--without takes replay and/or defer, got 'jit'" in result.stderr
+    assert result.returncode == 2 and "--without takes replay, defer, gc, layout (comma-separated), got 'jit'" in result.stderr
 
 
 def test_switching_the_fast_paths_off_leaves_the_gradients_as_they_are(monkeypatch):
     sys.path.insert(0, str(EXAMPLES))
     import benchmark_rnn
     from tinygrad_rnn import deferred, nn
+    from tinygrad_rnn.nn import recurrent
+    from tinygrad_rnn.ops import matmul
 
     for cell in (nn.RNNCell, nn.LSTMCell, nn.GRUCell):  # restored after the test
         monkeypatch.setattr(cell, "replayable", True)
     monkeypatch.setattr(deferred, "MIN_SIZE", deferred.MIN_SIZE)
+    monkeypatch.setattr(recurrent, "HAND_GRAPH_TO_OLD_GENERATION", True)
+    monkeypatch.setattr(matmul, "TRANSPOSED_WEIGHT_FIRST", True)
     np.random.seed(0)
     layer = nn.GRU(3, 256, dtype=np.float64)  # W_hh^T's gradient is large enough to be deferred
     x = tg.Tensor(np.random.default_rng(0).standard_normal((6, 2, 3)))
@@ -110,8 +114,9 @@ def test_switching_the_fast_paths_off_leaves_the_gradients_as_they_are(monkeypat
     out.backward(G)
     fast = layer.weight_hh_l0.grad.numpy().copy()
     layer.zero_grad()
-    benchmark_rnn.switch_off(["replay", "defer"])
+    benchmark_rnn.switch_off(["replay", "defer", "gc", "layout"])
     assert nn.GRUCell.replayable is False and deferred.MIN_SIZE == float("inf")
+    assert recurrent.HAND_GRAPH_TO_OLD_GENERATION is False and matmul.TRANSPOSED_WEIGHT_FIRST is False
     out, _ = layer(x)
     out.backward(G)
     np.testing.assert_allclose(layer.weight_hh_l0.grad.numpy(), fast, rtol=1e-12, atol=1e-14)

@@ -29,6 +29,11 @@ from .module import Module
 from .rnn_cell import NONLINEARITIES, RNNCell
 
 
+# Whether layer calls hand their graph to the collector's oldest generation (_cyclic_gc_paused);
+# examples/benchmark_rnn.py --without gc switches it off to measure what it gives.
+HAND_GRAPH_TO_OLD_GENERATION = True
+
+
 class _cyclic_gc_paused:
     """Unrolling allocates tens of thousands of small objects (ops, tensors) that all stay alive
     until backward. Python's cyclic garbage collector, triggered by allocation counts, would scan
@@ -46,7 +51,7 @@ class _cyclic_gc_paused:
 
     def __enter__(self):
         self.was_enabled = gc.isenabled()
-        self.hand_over = self.was_enabled and gc.get_freeze_count() == 0
+        self.hand_over = HAND_GRAPH_TO_OLD_GENERATION and self.was_enabled and gc.get_freeze_count() == 0
         if self.hand_over:
             gc.collect(1)
         gc.disable()

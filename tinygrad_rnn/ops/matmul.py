@@ -8,6 +8,11 @@ from ..errors import ShapeError
 from .broadcast import unbroadcast
 
 
+# Whether MatMul computes h @ W^T as (W @ h^T)^T (see its forward); examples/benchmark_rnn.py
+# --without layout switches it off to measure what it gives.
+TRANSPOSED_WEIGHT_FIRST = True
+
+
 class MatMul(Function):
     """y = a @ b;  dL/da = dL/dy @ b^T,  dL/db = a^T @ dL/dy (summed over batch axes; for 2-D
     operands handed on unmultiplied, see deferred.py)."""
@@ -26,7 +31,7 @@ class MatMul(Function):
                 f"({'only' if b.ndim == 1 else 'second-to-last'} axis of the second)"
             )
         self.saved = a, b
-        if type(b) is np.ndarray and b.ndim == 2 and a.ndim == 2 and a.shape[0] < b.shape[1] and _is_transposed(b):
+        if TRANSPOSED_WEIGHT_FIRST and type(b) is np.ndarray and b.ndim == 2 and a.ndim == 2 and a.shape[0] < b.shape[1] and _is_transposed(b):
             # h @ W^T, where W^T is a view of the weight W (every recurrent step): OpenBLAS runs
             # the same product 1.1-1.8x faster as (W @ h^T)^T, with the long side first
             # (docs/performance.md). The values agree to float round-off.
