@@ -8,7 +8,7 @@ Hypothesis, not from Hypothesis floats (which love exact zeros and huge magnitud
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 import tinygrad_rnn as tg
@@ -77,8 +77,9 @@ composition = st.fixed_dictionaries({
 })
 
 
-def build(spec):
-    """The function of the leaves (x, W, bias, column, scalar) that `spec` describes."""
+def build(spec, magnitudes=None):
+    """The function of the leaves (x, W, bias, column, scalar) that `spec` describes; with a list
+    `magnitudes`, it appends max |h| of every intermediate h to it."""
 
     def fn(x, w, bias, column, scalar):
         derived = (scalar * 1.5).tanh()
@@ -92,6 +93,8 @@ def build(spec):
                 h = BINARY[s[1]](h, others[s[2]])
             else:
                 h = h @ w  # W is (H, H): the shape stays (B, H)
+            if magnitudes is not None:
+                magnitudes.append(float(np.abs(h.numpy()).max()))
         return FINAL[spec["final"]](h)
 
     return fn
@@ -122,6 +125,13 @@ def describe(spec):
                "final": "cross_entropy", "seed": 1})
 def test_random_compositions_pass_gradcheck(backend_name, spec):
     skip_without_gpu(backend_name)
+    magnitudes = []
+    out = build(spec, magnitudes)(*leaves(spec, backend_name))
+    # Central differences lose a gradient's small entries against large values: four squares of a
+    # N(0, 1) draw of 2.4 make 2.4^16 ~ 1e6 and an MSE of ~6e11, whose float64 round-off (~1e-4)
+    # over 2 eps swamps an entry of 1e-4 (a drawn case that failed on a correct tape). Such
+    # compositions test the finite differences, not the tape: Hypothesis draws others instead.
+    assume(max(magnitudes) < 1e3)
     fn = build(spec)
     inputs = leaves(spec, backend_name)
     out = fn(*inputs)
