@@ -120,7 +120,10 @@ def test_cec_marks_the_declared_path_of_a_user_cell():
     source = viz.draw_graph(loss).source
     ids = node_ids(source)
     edges = set(cec_edges(source))
-    assert edges and "cell-state path (CEC)" in source
+    assert edges and "carried-state path of s_t (CEC)" in source
+    # The legend names this cell's states and gates, not the LSTM's.
+    assert "state (h_t, s_t)" in source and "gate / candidate (k_t, w_t, ks_t)" in source
+    assert "c_t" not in source and "i f g o" not in source
     for t in range(3):
         # the product ks_t = k_t * s_{t-1} and the sum s_t = ks_t + w_t, nothing else
         assert any(tail == ids[f"ks_t{t}"] for tail, _ in edges) and any(head == ids[f"s_t{t}"] for _, head in edges)
@@ -153,7 +156,8 @@ def test_a_cell_without_an_additive_path_draws_none():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         source = viz.draw_graph(s.sum()).source
-    assert not cec_edges(source) and "cell-state path (CEC)" not in source
+    assert not cec_edges(source) and "carried-state path" not in source
+    assert "state (s_t)" in source
     assert node_fill(source)["s_t2"] == style.FILL["state"]
 
 

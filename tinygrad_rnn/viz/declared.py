@@ -61,6 +61,18 @@ class Declared:
             return next((r for r in map(lambda c: _declared_role(t, c), calls) if r), "input")
         return _declared_role(t, call_of(t)) or "intermediate"
 
+    def declared_names(self):
+        """(states, gates, carried): the names the drawn calls declare, each in first-seen order
+        (gates without the states), for the legend."""
+        states, gates, carried = {}, {}, {}
+        for ops in self.calls.values():
+            declaration = ops[0].step.declaration
+            states.update(dict.fromkeys(declaration.states))
+            gates.update(dict.fromkeys(declaration.gates))
+            if declaration.carried is not None:
+                carried[declaration.carried] = None
+        return list(states), [g for g in gates if g not in states], list(carried)
+
     def states_of(self, ops):
         """The declared states that the ops of one call made, in declared order."""
         call = ops[0].step

@@ -171,18 +171,27 @@ def _same_rank(dot, lines):
                 line.node(node)
 
 
-def add_legend(dot, level, with_cec=True):
+def add_legend(dot, level, with_cec=True, names=((), (), ())):
     """One compact node: a colour swatch per role, the op and cell shapes, the CEC colour (when
-    the graph has a cell-state path) and what an edge's width means."""
+    the graph has a carried-state path) and what an edge's width means. `names` (states, gates,
+    carried) are those the drawn cells declare: the legend says what this graph's colours stand
+    for, a user's cell's names as much as the LSTM's."""
+    states, gates, carried = names
+    labels = dict(style.ROLE_LABELS)
+    if states:
+        labels["state"] = f"state ({', '.join(states)})"
+    if gates:
+        labels["gate"] = f"gate / candidate ({', '.join(gates)})"
     roles = style.ROLES if level == "op" else ("input", "state", "output")
-    rows = [f'<TR><TD BGCOLOR="{style.FILL[role]}" STYLE="rounded">{_html(style.ROLE_LABELS[role])}</TD></TR>'
+    rows = [f'<TR><TD BGCOLOR="{style.FILL[role]}" STYLE="rounded">{_html(labels[role])}</TD></TR>'
             for role in roles]
     if level == "op":
         rows.append(f'<TR><TD BGCOLOR="{style.OP_FILL}" STYLE="rounded">op (ellipse)</TD></TR>')
     else:
         rows.append(f'<TR><TD BGCOLOR="{style.CELL_FILL}" STYLE="rounded">one cell at one time step</TD></TR>')
     if with_cec:
-        cec = f'<FONT COLOR="{style.CEC_COLOR}"><B>&#8212;&#8212; cell-state path (CEC)</B></FONT>'
+        path = "carried-state path" + (f" of {', '.join(carried)}" if carried else "")
+        cec = f'<FONT COLOR="{style.CEC_COLOR}"><B>&#8212;&#8212; {_html(path)} (CEC)</B></FONT>'
         rows.append(f'<TR><TD BORDER="0">{cec}</TD></TR>')
     rows.append('<TR><TD BORDER="0">edge width ~ log |gradient|<BR/>thin = vanishing<BR/>dashed grey = zero</TD></TR>')
     table = '<TABLE BORDER="0" CELLBORDER="1" CELLSPACING="3" CELLPADDING="3">' + "".join(rows) + "</TABLE>"

@@ -98,7 +98,7 @@ def draw_view(view, level="op", show_grad=True, cluster_by_time=True, highlight=
     else:
         note = draw_cells(dot, view, declared, show_grad, cluster_by_time)
     if legend:
-        add_legend(dot, level, with_cec=bool(cec[0] or cec[2]))
+        add_legend(dot, level, with_cec=bool(cec[0] or cec[2]), names=declared.declared_names())
     label = "\n".join(line for line in (title, note) if line)
     if label:
         dot.attr("graph", label=label, labelloc="t", fontsize="12")

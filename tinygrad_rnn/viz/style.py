@@ -7,6 +7,7 @@ colour. Which role a tensor has comes from the cells' declarations (declared.py)
 
 ROLES = ("parameter", "input", "state", "gate", "output", "intermediate")
 
+# Where a graph's cells declare their names, the legend lists those instead (elements.add_legend).
 ROLE_LABELS = {
     "parameter": "parameter (weight, bias)",
     "input": "input or constant",
@@ -28,7 +29,7 @@ FILL = {
 OP_FILL = "#e6e6e6"
 CELL_FILL = "#fff6e6"
 EDGE_COLOR = "#555555"
-CEC_COLOR = "#d55e00"  # vermilion: the cell-state path
+CEC_COLOR = "#d55e00"  # vermilion: the carried-state path
 ZERO_GRAD_COLOR = "#bbbbbb"
 
 FONT = "Helvetica"
