@@ -328,6 +328,17 @@ def test_save_graph_picks_format_from_extension(tmp_path):
         viz.save_graph(graph, tmp_path / "g.jpeg")
 
 
+def test_save_graph_says_what_is_in_the_way(tmp_path):
+    graph = viz.draw_graph(lstm_steps("rnn", 1))
+    (tmp_path / "plots").write_text("a file where a folder should be")
+    for target in (tmp_path / "plots" / "g.dot", tmp_path / "plots" / "deeper" / "g.svg"):
+        with pytest.raises(OSError, match=r"save_graph: cannot write .*g\.(dot|svg)'.*plots' is a file, not a folder"):
+            viz.save_graph(graph, target)
+    (tmp_path / "g.svg").mkdir()
+    with pytest.raises(OSError, match=r"cannot write .*g\.svg': it is a folder"):
+        viz.save_graph(graph, tmp_path / "g.svg")
+
+
 def test_import_needs_neither_graphviz_nor_matplotlib():
     code = (
         "import sys\n"

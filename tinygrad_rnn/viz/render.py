@@ -142,8 +142,23 @@ def save_graph(graph, path):
 
 
 def _write(path, data):
+    """Write `data` to `path`, making its folder; an OSError names the path and what is in its way."""
     folder = os.path.dirname(path)
-    if folder:
-        os.makedirs(folder, exist_ok=True)
-    with open(path, "wb") as f:
-        f.write(data)
+    try:
+        if folder:
+            os.makedirs(folder, exist_ok=True)
+        with open(path, "wb") as f:
+            f.write(data)
+    except OSError as exc:
+        raise type(exc)(exc.errno, f"save_graph: cannot write {path!r}: {_in_the_way(path, exc)}") from exc
+
+
+def _in_the_way(path, exc):
+    if os.path.isdir(path):
+        return "it is a folder; give a file name ending in .svg, .png, .pdf or .dot"
+    folder = os.path.dirname(path)
+    while folder and not os.path.exists(folder):
+        folder = os.path.dirname(folder)
+    if folder and not os.path.isdir(folder):
+        return f"{folder!r} is a file, not a folder"
+    return exc.strerror or str(exc)
