@@ -128,3 +128,25 @@ def test_load_state_dict_refuses_non_finite_hyperparameters(cls):
     state["hyperparameters"]["lr"] = 0.5
     opt.load_state_dict(state)
     assert opt.lr == 0.5
+
+
+@pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf], ids=["nan", "inf", "-inf"])
+@pytest.mark.parametrize("cls,argument", CASES, ids=[f"{c.__name__}-{a}" for c, a in CASES])
+def test_hyperparameters_set_after_construction_are_checked(cls, argument, value):
+    opt = cls(params(), lr=0.01)
+    name = argument.split("[")[0]
+    before = getattr(opt, name)
+    new = with_value(cls, argument, value)[name]
+    with pytest.raises(ValueError) as info:
+        setattr(opt, name, new)
+    assert str(info.value).startswith(f"{cls.__name__}: invalid ") and f"{argument}={value!r}" in str(info.value)
+    assert getattr(opt, name) == before  # nothing was applied
+    with pytest.raises(TypeError, match=re.escape(f"{cls.__name__}: {argument} must be a real number")):
+        setattr(opt, name, with_value(cls, argument, "0.1")[name])
+
+
+def test_a_valid_value_set_after_construction_is_taken():
+    opt = optim.Adam(params(), lr=0.01)
+    opt.lr, opt.betas = 0.5, (0.8, 0.9)
+    assert (opt.lr, opt.betas) == (0.5, (0.8, 0.9))
+    opt.state_in_a_new_attribute = "anything"  # only hyperparameters are checked

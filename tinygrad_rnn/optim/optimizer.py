@@ -16,7 +16,8 @@ from .hyperparameters import check_hyperparameters
 class Optimizer:
     """Optimizer(params, defaults): `params` is any iterable of Tensors (e.g. `model.parameters()`);
     `defaults` maps each hyperparameter name to its value. Hyperparameters are plain attributes
-    (`opt.lr = 1e-4` changes the learning rate from the next step on)."""
+    (`opt.lr = 1e-4` changes the learning rate from the next step on, checked as the constructor
+    checks it)."""
 
     ranges = {}  # hyperparameter name -> (test, its words): what check_hyperparameters enforces
 
@@ -42,10 +43,17 @@ class Optimizer:
                 raise ValueError(f"{type(self).__name__}: parameter {i} (shape {p.shape}) appears twice")
             seen.add(id(p))
         self.params = params
-        self.defaults = dict(defaults)
-        for name, value in defaults.items():
+        for name, value in defaults.items():  # checked by the subclass already: set before self.defaults
             setattr(self, name, value)
+        self.defaults = dict(defaults)
         self.state = [{} for _ in params]  # one dict per parameter, filled on its first step
+
+    def __setattr__(self, name, value):
+        # A hyperparameter set after construction (a schedule's `opt.lr = ...`) gets the checks
+        # the constructor ran: a NaN rate would turn every weight into NaN at the next step.
+        if name in self.ranges and "defaults" in self.__dict__:
+            check_hyperparameters(type(self).__name__, {**self.hyperparameters(), name: value}, self.ranges)
+        super().__setattr__(name, value)
 
     def zero_grad(self):
         """Forget every parameter's gradient (set it to None, PyTorch's default), so the next
