@@ -85,6 +85,22 @@ def test_benchmark_rnn_runs_and_prints_its_table():
     assert "GRU/torch loop" in result.stdout and "KiB kept per time step" in result.stdout
 
 
+def test_step_breakdown_times_the_ops_of_one_step_and_the_layer():
+    result = _run_example(EXAMPLES / "step_breakdown.py", "--config", "8,2,3,4", "--repeats", "1", "--op-calls", "2")
+    assert result.returncode == 0, result.stderr
+    lstm, gru = result.stdout.split("\nLSTM\n")[1].split("\nGRU\n")
+    # The ops of one LSTM step (12) and one GRU step (15), each counted once.
+    for op in ("sigmoid (x3)", "matmul (x1)", "split (x1)", "tanh (x2)", "mul (x3)", "add (x2)"):
+        assert f"| {op} " in lstm, op
+    for op in ("sigmoid (x2)", "matmul (x1)", "split (x2)", "tanh (x1)", "mul (x3)", "add (x5)", "sub (x1)"):
+        assert f"| {op} " in gru, op
+    for table in (lstm, gru):
+        assert "| layer, training step " in table and "| hand BPTT " in table and "layer / hand" in table
+    assert "(12 per step)" in lstm and "(15 per step)" in gru
+    result = _run_example(EXAMPLES / "step_breakdown.py", "--config", "2,2,2,2")
+    assert result.returncode == 2 and "T must be at least 4" in result.stderr and "Traceback" not in result.stderr
+
+
 def test_benchmark_rnn_switches_the_fast_paths_off_on_request():
     result = _run_example(EXAMPLES / "benchmark_rnn.py", "--configs", "1", "--repeats", "1", "--warmup", "0",
                           "--processes", "1", "--impls", "tg GRU", "--no-memory", "--without", "replay,defer,gc,layout")
