@@ -312,3 +312,37 @@ def test_tensor_refuses_data_that_is_not_numbers(data, error, words):
     with pytest.raises(error) as info:
         tg.Tensor(data)
     assert "Tensor:" in str(info.value) and words in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "data, words",
+    [
+        (["1.5", "2"], "strings"),  # NumPy would parse them
+        (np.array(["1.5"]), "strings"),
+        ([1.0, None], "Python objects"),  # NumPy would make None a NaN
+    ],
+)
+def test_a_dtype_does_not_turn_strings_or_none_into_numbers(data, words):
+    with pytest.raises(tg.DTypeError, match=words):
+        tg.Tensor(data, dtype="float32")
+
+
+def test_ragged_lists_are_refused_with_where_they_differ():
+    cases = {
+        "[1] is a list of 1 where [0] is a list of 2": [[1.0, 2.0], [3.0]],
+        "[1] is a list of 2 where [0] is a number": [1.0, [2.0, 3.0]],
+        "[1][1] is a list of 2 where [0][0] is a list of 1": [[[1.0], [2.0]], [[3.0], [4.0, 5.0]]],
+    }
+    for where, data in cases.items():
+        for dtype in (None, "float64"):
+            with pytest.raises(tg.ShapeError) as info:
+                tg.Tensor(data, dtype=dtype)
+            assert str(info.value) == f"Tensor: nested lists of different lengths (ragged) cannot make a tensor: {where}"
+
+
+def test_python_numbers_convert_as_before():
+    assert tg.Tensor([[1, 2]], dtype="float64").data.dtype == np.float64
+    assert tg.Tensor([1.5, 2]).data.dtype == np.float32  # Python floats default to float32
+    assert tg.Tensor([1, 2]).data.dtype == np.int64 and tg.Tensor(True).data.dtype == np.bool_
+    np.testing.assert_array_equal(tg.Tensor([0.1, 1e-40], dtype="float32").data, np.array([0.1, 1e-40], dtype=np.float32))
+    assert tg.Tensor([2**70], dtype="float64").data[0] == 2.0**70  # beyond int64, in a dtype that holds it

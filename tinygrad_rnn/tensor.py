@@ -59,15 +59,12 @@ class Tensor:
             if dtype is None and array.dtype == np.float64 and not isinstance(data, np.generic):
                 array = array.astype(np.float32)  # Python floats default to float32
         else:
+            _check_numbers(data.dtype)  # before astype: strings would be parsed into numbers
             # A copy (as torch.tensor makes): an optimizer step must not change the caller's array.
             array = data.astype(dtype if dtype is not None else data.dtype, copy=True)
         if type(array) is not target.array_type:  # exact type: a registered backend may subclass ndarray
             array = to_backend(array, backend)
-        if array.dtype.kind not in "biufc":
-            raise DTypeError(
-                f"Tensor: data of dtype {array.dtype} ({_KIND_NAMES.get(array.dtype.kind, 'not numbers')}) "
-                f"cannot make a tensor; give numbers (int, float or bool)"
-            )
+        _check_numbers(array.dtype)
         check_leaf_dtype(array.dtype, requires_grad)
         self.data = array
         if requires_grad:
@@ -493,16 +490,58 @@ def _constant(array):
 _KIND_NAMES = {"U": "strings", "S": "bytes", "O": "Python objects", "V": "records", "M": "dates", "m": "time spans"}
 
 
+def _check_numbers(dtype):
+    if dtype.kind not in "biufc":
+        raise DTypeError(
+            f"Tensor: data of dtype {dtype} ({_KIND_NAMES.get(dtype.kind, 'not numbers')}) "
+            f"cannot make a tensor; give numbers (int, float or bool)"
+        )
+
+
 def _array_from_python(data, dtype):
-    """A NumPy array of a number or (nested) list; ragged lists are refused, not made objects."""
+    """A NumPy array of a number or (nested) list; ragged lists and strings are refused, not made
+    objects or parsed."""
     try:
-        return np.asarray(data, dtype=dtype)
-    except ValueError as exc:
-        if isinstance(data, (list, tuple)):
-            raise ShapeError(
-                f"Tensor: nested lists of different lengths (ragged) cannot make a tensor: {exc}"
-            ) from None
-        raise
+        array = np.asarray(data)
+    except ValueError:
+        where = _ragged_at(data) if isinstance(data, (list, tuple)) else None
+        if where is None:
+            raise
+        raise ShapeError(f"Tensor: nested lists of different lengths (ragged) cannot make a tensor: {where}") from None
+    if array.dtype.kind == "O" and dtype is not None and all(type(v) is int for v in array.flat):
+        # Integers too large for int64 come as Python objects; the dtype asked for may hold them.
+        # (Other objects, None among them, are refused: NumPy would make None a NaN.)
+        array = np.asarray(data, dtype=dtype)
+    _check_numbers(array.dtype)
+    return array if dtype is None else array.astype(dtype, copy=False)
+
+
+def _ragged_at(data):
+    """Where nested lists stop being a grid, e.g. '[1] is a list of 1 where [0] is a list of 2';
+    None if they are one. Walks one depth at a time (no recursion: lists may nest deeply)."""
+    level = [((), data)]
+    while level:
+        first_path, first = level[0]
+        for path, item in level:
+            if _length(item) != _length(first):
+                return f"{_index(path)} is {_describe_item(item)} where {_index(first_path)} is {_describe_item(first)}"
+        level = [(path + (k,), child) for path, item in level if _length(item) is not None for k, child in enumerate(item)]
+    return None
+
+
+def _length(item):
+    if isinstance(item, (list, tuple)) or (isinstance(item, np.ndarray) and item.ndim > 0):
+        return len(item)
+    return None
+
+
+def _describe_item(item):
+    length = _length(item)
+    return "a number" if length is None else f"a list of {length}"
+
+
+def _index(path):
+    return "".join(f"[{k}]" for k in path)
 
 
 def _check_reshape(shape, new_shape):
