@@ -522,10 +522,13 @@ def _ragged_at(data):
     level = [((), data)]
     while level:
         first_path, first = level[0]
+        expected = _length(first)
         for path, item in level:
-            if _length(item) != _length(first):
+            if _length(item) != expected:
                 return f"{_index(path)} is {_describe_item(item)} where {_index(first_path)} is {_describe_item(first)}"
-        level = [(path + (k,), child) for path, item in level if _length(item) is not None for k, child in enumerate(item)]
+        if expected is None:  # numbers all through this depth: the grid ends here
+            return None
+        level = [(path + (k,), child) for path, item in level for k, child in enumerate(item)]
     return None
 
 
